@@ -1,0 +1,203 @@
+"""The bulk writer: many rows fast, inside the caller's transaction.
+
+PostgreSQL gets ``COPY … FROM STDIN (FORMAT csv)`` fed by Arrow's C++ CSV writer;
+SQLite gets one ``executemany`` per chunk. The ORM's per-row ``save()`` is never
+used for feeds, classifications or task batches. Input is a ``pyarrow.Table``
+whose column names are the database column names.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.db import connections
+
+CHUNK_ROWS = 200_000
+
+
+def vendor(using: str = "default") -> str:
+    return connections[using].vendor
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _for_sqlite(table: pa.Table) -> pa.Table:
+    """Dates, decimals and timestamps as the text Django stores in SQLite."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_date(kind) or pa.types.is_decimal(kind):
+            column = pc.cast(column, pa.string())
+        elif pa.types.is_timestamp(kind):
+            column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _chunks(table: pa.Table) -> Iterator[pa.Table]:
+    for offset in range(0, max(table.num_rows, 1), CHUNK_ROWS):
+        part = table.slice(offset, CHUNK_ROWS)
+        if part.num_rows:
+            yield part
+
+
+def _rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
+    return zip(*(column.to_pylist() for column in table.columns), strict=True)
+
+
+def _sqlite_executemany(cursor: Any, sql: str, rows: Any) -> None:
+    """``executemany`` on the sqlite3 cursor itself, skipping Django's ``%s`` rewriting."""
+    raw = cursor.cursor
+    sqlite3.Cursor.executemany(raw, sql, rows)
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    if any(pa.types.is_timestamp(c.type) for c in table.columns):
+        table = pa.table(
+            [
+                pc.strftime(c, format="%Y-%m-%d %H:%M:%S+00")
+                if pa.types.is_timestamp(c.type)
+                else c
+                for c in table.columns
+            ],
+            names=table.column_names,
+        )
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return buffer.getvalue()
+
+
+def _pg_copy(cursor: Any, target: str, table: pa.Table) -> None:
+    columns = ", ".join(_q(c) for c in table.column_names)
+    with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        for part in _chunks(table):
+            copy.write(_csv_bytes(part))
+
+
+def insert(table_name: str, rows: pa.Table, *, using: str = "default") -> int:
+    """Insert every row; the keys must be new. Returns the row count."""
+    if rows.num_rows == 0:
+        return 0
+    with connections[using].cursor() as cursor:
+        if vendor(using) == "postgresql":
+            _pg_copy(cursor, _q(table_name), rows)
+        else:
+            columns = ", ".join(_q(c) for c in rows.column_names)
+            marks = ", ".join("?" * rows.num_columns)
+            sql = f"INSERT INTO {_q(table_name)} ({columns}) VALUES ({marks})"
+            for part in _chunks(_for_sqlite(rows)):
+                _sqlite_executemany(cursor, sql, _rows(part))
+    return rows.num_rows
+
+
+def upsert(
+    table_name: str,
+    rows: pa.Table,
+    *,
+    key: Sequence[str],
+    update: Sequence[str] | None = None,
+    using: str = "default",
+) -> int:
+    """Insert rows, or update the ``update`` columns (default: all but the key) where the key exists."""
+    if rows.num_rows == 0:
+        return 0
+    update = [c for c in (update or rows.column_names) if c not in key]
+    keys = ", ".join(_q(k) for k in key)
+    columns = ", ".join(_q(c) for c in rows.column_names)
+    assignments = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in update) if update else ""
+    conflict = (
+        f"ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
+        if update
+        else f"ON CONFLICT ({keys}) DO NOTHING"
+    )
+    with connections[using].cursor() as cursor:
+        if vendor(using) == "postgresql":
+            staging = _q(f"_bulk_{table_name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {staging}")
+            cursor.execute(
+                f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
+                f"SELECT {columns} FROM {_q(table_name)} WITH NO DATA"
+            )
+            _pg_copy(cursor, staging, rows)
+            cursor.execute(
+                f"INSERT INTO {_q(table_name)} ({columns}) SELECT {columns} FROM {staging} {conflict}"
+            )
+            cursor.execute(f"DROP TABLE {staging}")
+        else:
+            marks = ", ".join("?" * rows.num_columns)
+            sql = f"INSERT INTO {_q(table_name)} ({columns}) VALUES ({marks}) {conflict}"
+            for part in _chunks(_for_sqlite(rows)):
+                _sqlite_executemany(cursor, sql, _rows(part))
+    return rows.num_rows
+
+
+def delete_keys(
+    table_name: str, column: str, keys: Sequence[Any], *, using: str = "default"
+) -> int:
+    """Delete the rows whose ``column`` is in ``keys``."""
+    deleted = 0
+    with connections[using].cursor() as cursor:
+        for offset in range(0, len(keys), 10_000):
+            part = list(keys[offset : offset + 10_000])
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(f"DELETE FROM {_q(table_name)} WHERE {_q(column)} IN ({marks})", part)
+            deleted += cursor.rowcount
+    return deleted
+
+
+def fetch(
+    sql: str, params: Sequence[Any] = (), *, names: Sequence[str], using: str = "default"
+) -> pa.Table:
+    """Run a query and return its rows as an Arrow table of the given column names."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        columns: list[list[Any]] = [[] for _ in names]
+        while batch := cursor.fetchmany(50_000):
+            for i, values in enumerate(zip(*batch, strict=True)):
+                columns[i].extend(values)
+    return pa.table({name: pa.array(values) for name, values in zip(names, columns, strict=True)})
+
+
+def fetch_by_keys(
+    table_name: str,
+    key: str,
+    keys: pa.Array | pa.ChunkedArray,
+    columns: Sequence[str],
+    *,
+    using: str = "default",
+) -> pa.Table:
+    """The rows of ``table_name`` whose ``key`` is in ``keys`` (a string array), as Arrow."""
+    names = list(columns)
+    select = ", ".join(f"t.{_q(c)}" for c in names)
+    with connections[using].cursor() as cursor:
+        if vendor(using) == "postgresql":
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _bulk_keys (k text PRIMARY KEY) ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE _bulk_keys")
+            _pg_copy(cursor, "_bulk_keys", pa.table({"k": keys}))
+            sql = f"SELECT {select} FROM {_q(table_name)} t JOIN _bulk_keys k ON t.{_q(key)} = k.k"
+        else:
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS _bulk_keys (k text PRIMARY KEY)")
+            cursor.execute("DELETE FROM _bulk_keys")
+            _sqlite_executemany(
+                cursor,
+                "INSERT OR IGNORE INTO _bulk_keys VALUES (?)",
+                ((k,) for k in keys.to_pylist()),
+            )
+            sql = f"SELECT {select} FROM {_q(table_name)} t JOIN _bulk_keys k ON t.{_q(key)} = k.k"
+    return fetch(sql, names=names, using=using)
+
+
+def table_is_empty(table_name: str, *, using: str = "default") -> bool:
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {_q(table_name)} LIMIT 1")
+        return cursor.fetchone() is None

@@ -1,0 +1,114 @@
+"""Personal data of a feed, protected in bulk on every core (CLI-4).
+
+Hashing and encryption are the only per-value Python work of an import; large
+columns are split into chunks and spread over a process pool. Workers get the
+keys as arguments, never from settings, so they need no Django.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from huifang.core import pii
+
+PARALLEL_FROM = 100_000
+CHUNK = 100_000
+
+
+def _hash(key: bytes, value: str | None) -> str | None:
+    if not value:
+        return None
+    return hashlib.blake2b(pii.normalise(value).encode(), key=key, digest_size=32).hexdigest()
+
+
+def hash_chunk(key: bytes, *columns: Sequence[str | None]) -> list[list[str | None]]:
+    """Keyed hashes of several columns of one chunk."""
+    return [[_hash(key, v) for v in column] for column in columns]
+
+
+def client_chunk(
+    key: bytes,
+    id_numbers: Sequence[str | None],
+    mobiles: Sequence[str | None],
+    phones: Sequence[str | None],
+    emails: Sequence[str | None],
+    addresses: Sequence[str | None],
+) -> list[list[Any]]:
+    """Hashes, digest of all personal fields, and masks for a chunk of clients."""
+    ids = [_hash(key, v) for v in id_numbers]
+    mobs = [_hash(key, v) for v in mobiles]
+    phs = [_hash(key, v) for v in phones]
+    packed = [
+        pii.pack(rec) for rec in zip(id_numbers, mobiles, phones, emails, addresses, strict=True)
+    ]
+    digests = [_hash(key, p) or "" for p in packed]
+    return [
+        ids,
+        mobs,
+        phs,
+        digests,
+        [pii.mask_id_number(v) for v in id_numbers],
+        [pii.mask_mobile(v) for v in mobiles],
+        packed,
+    ]
+
+
+def encrypt_chunk(field_key: bytes, values: Sequence[str | None]) -> list[str | None]:
+    """AES-256-GCM with a fresh nonce per value (see huifang.core.pii)."""
+    aead = AESGCM(field_key)
+    nonces = os.urandom(12 * len(values))
+    encode = base64.urlsafe_b64encode
+    out: list[str | None] = []
+    for i, value in enumerate(values):
+        if value:
+            nonce = nonces[i * 12 : (i + 1) * 12]
+            out.append(encode(b"\x01" + nonce + aead.encrypt(nonce, value.encode(), None)).decode())
+        else:
+            out.append(None)
+    return out
+
+
+def field_key_bytes() -> bytes:
+    """The raw AES key derived from the configured field key (as huifang.core.pii does)."""
+    from django.conf import settings
+
+    return hashlib.sha256(b"huifang-field-key:" + settings.HUIFANG_FIELD_KEY.encode()).digest()
+
+
+def chunked(
+    func: Callable[..., list[Any]],
+    key: bytes,
+    columns: Sequence[Sequence[Any]],
+    *,
+    flat: bool = False,
+) -> list[Any]:
+    """Apply ``func(key, *column_chunks)`` over row chunks, in parallel when large.
+
+    Returns per output column the concatenation of the chunks (or one list when ``flat``).
+    """
+    rows = len(columns[0]) if columns else 0
+    starts = range(0, rows, CHUNK)
+    parts = [[c[s : s + CHUNK] for c in columns] for s in starts]
+    workers = min(os.cpu_count() or 1, 4)
+    if rows >= PARALLEL_FROM and workers > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            results = list(pool.map(_call, [(func, key, p) for p in parts]))
+    else:
+        results = [func(key, *p) for p in parts]
+    if flat:
+        return [v for r in results for v in r]
+    width = len(results[0]) if results else 0
+    return [[v for r in results for v in r[i]] for i in range(width)]
+
+
+def _call(args: tuple[Callable[..., Any], bytes, list[Any]]) -> Any:
+    func, key, part = args
+    return func(key, *part)

@@ -1,0 +1,25 @@
+"""Production mode: PostgreSQL, secrets from the environment (never generated), TLS headers."""
+
+import os
+
+from huifang.settings.base import *  # noqa: F403
+from huifang.settings.env import ConfigurationError, secret
+
+HUIFANG_MODE = "production"
+DEBUG = False
+SECRET_KEY = secret("HUIFANG_SECRET_KEY", generate_into=None)
+HUIFANG_FIELD_KEY = secret("HUIFANG_FIELD_KEY", generate_into=None)
+HUIFANG_HASH_KEY = secret("HUIFANG_HASH_KEY", generate_into=None)
+ALLOWED_HOSTS = [h for h in os.environ.get("HUIFANG_ALLOWED_HOSTS", "").split(",") if h]
+if not ALLOWED_HOSTS:
+    raise ConfigurationError("HUIFANG_ALLOWED_HOSTS must list the host names in production")
+CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
+CELERY_TASK_ALWAYS_EAGER = False
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_SSL_REDIRECT = True
+SECURE_HSTS_SECONDS = 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+HUIFANG_DEMO = False

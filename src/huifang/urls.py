@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("huifang.accounts.urls")),
+    path("", include("huifang.clients.urls")),
+    path("feeds/", include("huifang.feeds.urls")),
+    path("calendar/", include("huifang.calendars.urls")),
+]
