@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class ProgressFile:
@@ -176,7 +178,9 @@ def feed_import(
     con = duck.connect(work)
     try:
         duck.run(con, validate.MACROS)
+        started = time.perf_counter()
         errors = _load_and_validate(con, files, encoding, work, report)
+        validated = time.perf_counter()
         if errors:
             result.errors = errors
             return _reject(
@@ -192,7 +196,8 @@ def feed_import(
         validate.build_typed(con, names)
         report(45, "protecting personal data")
         _hash_columns(con, names)
-        return _commit(
+        typed = time.perf_counter()
+        outcome = _commit(
             con,
             files=files,
             day=business_date,
@@ -205,6 +210,12 @@ def feed_import(
             replacing=current,
             report=report,
         )
+        outcome.timings = {
+            "read_validate": validated - started,
+            "typed_hash": typed - validated,
+            **outcome.timings,
+        }
+        return outcome
     finally:
         con.close()
         readers.remove_tree(work)
@@ -373,25 +384,34 @@ def _commit(
             "margin_events": lambda: writers.write_events(ctx, "margin_events"),
             "account_events": lambda: writers.write_events(ctx, "account_events"),
         }
+        timings: dict[str, float] = {}
         for i, name in enumerate(names):
             if name in steps:
                 report(50 + 30 * i // len(names), f"writing {name}")
+                began = time.perf_counter()
                 steps[name]()
+                timings[f"write_{name}"] = time.perf_counter() - began
                 crashpoint("db_write")
         if replacing is not None:
             writers.drop_replaced_events(ctx, replacing.pk)
         report(82, "archiving")
+        began = time.perf_counter()
         archive.stage(
             con, batch_id=batch.pk, token=token, day=day, names=names, source_sha256=per_file
         )
+        timings["archive_stage"] = time.perf_counter() - began
+        began = time.perf_counter()
         ImportBatch.objects.filter(pk=batch.pk).update(
             row_counts={**batch.row_counts, **{f"written_{k}": v for k, v in ctx.counts.items()}},
             finished_at=clock.now(),
         )
         crashpoint("before_commit")
+    timings["commit"] = time.perf_counter() - began
     crashpoint("after_commit")
     report(95, "publishing the archive")
+    began = time.perf_counter()
     archive.publish(batch_id=batch.pk, token=token, day=day, replacing=replacing is not None)
+    timings["archive_publish"] = time.perf_counter() - began
     ImportBatch.objects.filter(pk=batch.pk).update(archive_state=ArchiveState.PUBLISHED)
     report(100, "imported", done=True, status="imported", batch=batch.pk)
     counts = {f.name: f.rows for f in files} | {f"written_{k}": v for k, v in ctx.counts.items()}

@@ -115,6 +115,9 @@ CELERY_RESULT_BACKEND = os.environ.get("HUIFANG_CELERY_RESULT_BACKEND", None)
 CELERY_TASK_ALWAYS_EAGER = not flag("HUIFANG_CELERY_WORKERS", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+HUIFANG_BACKGROUND = os.environ.get(
+    "HUIFANG_BACKGROUND", "thread" if CELERY_TASK_ALWAYS_EAGER else "celery"
+)
 
 # The one clock: HUIFANG_TODAY (YYYY-MM-DD) pins "today" for demos and scripts.
 HUIFANG_TODAY = os.environ.get("HUIFANG_TODAY") or None

@@ -15,6 +15,8 @@ if not ALLOWED_HOSTS:
     raise ConfigurationError("HUIFANG_ALLOWED_HOSTS must list the host names in production")
 CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
 CELERY_TASK_ALWAYS_EAGER = False
+HUIFANG_BACKGROUND = "celery"
+CELERY_BROKER_URL = os.environ.get("HUIFANG_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = True

@@ -1,0 +1,71 @@
+"""Feed import benchmark (issue: Foundation I).
+
+Imports one synthetic business date of ``--clients`` clients (default 1,000,000;
+``--smoke`` 20,000) into a fresh SQLite or PostgreSQL database and prints rows/s
+per phase. Targets on 2 cores: client upsert (encryption included) ≥ 100,000 rows/s
+on PostgreSQL; archive write ≥ 2,000,000 rows/s.
+
+    python bench/import_bench.py [--smoke] [--clients N] [--database sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from _setup import fresh_environment
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="20,000 clients: a quick check for make test")
+    parser.add_argument("--clients", type=int, default=1_000_000)
+    parser.add_argument("--branches", type=int, default=300)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    args = parser.parse_args()
+    clients = 20_000 if args.smoke else args.clients
+    branches = 12 if args.smoke else args.branches
+    data_dir = fresh_environment(args.database, "import")
+
+    from huifang.feeds.services import feed_import
+    from huifang.synth.generator import generate
+
+    day = dt.date(2026, 10, 12)
+    began = time.perf_counter()
+    feeds = generate(data_dir / "feeds", clients=clients, branches=branches, days=1, start=day, seed=1, fmt=args.format)
+    generated = time.perf_counter() - began
+    result = feed_import(directory=feeds[0], business_date=day, actor="bench")
+    if result.status != "imported":
+        raise SystemExit(f"import failed: {result.errors[:5]}")
+    t = result.timings
+    archived = sum(v for k, v in result.counts.items() if not k.startswith("written_"))
+    total = sum(t.values())
+    figures = {
+        "database": args.database,
+        "clients": clients,
+        "rows_in_feed": archived,
+        "generate_s": round(generated, 2),
+        **{f"{k}_s": round(v, 3) for k, v in t.items()},
+        "client_upsert_rows_per_s": round(clients / t["write_clients"]),
+        "archive_rows_per_s": round(archived / t["archive_stage"]),
+        "whole_import_s": round(total, 2),
+        "whole_import_client_rows_per_s": round(clients / total),
+        "cpus": os.cpu_count(),
+    }
+    print(f"import_bench ({args.database}, {clients:,} clients, {archived:,} feed rows, {args.format})")
+    for key, value in figures.items():
+        print(f"  {key:34s} {value:>14,}" if isinstance(value, int | float) else f"  {key:34s} {value:>14}")
+    out = Path("artifacts")
+    out.mkdir(exist_ok=True)
+    (out / f"bench-import-{args.database}{'-smoke' if args.smoke else ''}.json").write_text(json.dumps(figures, indent=1))
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
