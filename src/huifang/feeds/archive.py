@@ -76,9 +76,9 @@ def stage(
     day: dt.date,
     names: Iterable[str],
     source_sha256: dict[str, str],
-) -> dict[str, int]:
-    """Write each typed file to the staging area; returns rows per file."""
-    counts: dict[str, int] = {}
+) -> dict[str, dict[str, object]]:
+    """Write each typed file to the staging area; returns the manifest of each file."""
+    manifests: dict[str, dict[str, object]] = {}
     for name in names:
         target = partition(name, day, staging_dir(token))
         target.mkdir(parents=True, exist_ok=True)
@@ -91,22 +91,23 @@ def stage(
             f"TO '{_sql_str(path)}' (FORMAT parquet, COMPRESSION snappy)",
         )
         crashpoint("archive_write")
-        counts[name] = con.execute(f"SELECT count(*) FROM t_{name}").fetchall()[0][0]
+        rows = con.execute(f"SELECT count(*) FROM t_{name}").fetchall()[0][0]
         manifest = {
             "batch": batch_id,
             "business_date": day.isoformat(),
             "file": name,
-            "rows": counts[name],
+            "rows": rows,
             "parquet": PART,
             "sha256": file_sha256(path),
             "source_sha256": source_sha256.get(name, ""),
             "timestamps": "UTC",
         }
+        manifests[name] = manifest
         (target / MANIFEST).write_text(
             json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8"
         )
     _fsync_tree(staging_dir(token))
-    return counts
+    return manifests
 
 
 def file_sha256(path: Path) -> str:
@@ -175,6 +176,11 @@ def staged_tokens() -> list[str]:
     if not folder.exists():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
+def relative_part(name: str, day: dt.date) -> str:
+    """The archived file of ``name`` for ``day``, relative to the data dir (for audit rows)."""
+    return f"archive/{name}/date={day.isoformat()}/{PART}"
 
 
 def glob(name: str) -> str:

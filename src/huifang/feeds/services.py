@@ -26,6 +26,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
 
+from huifang.audit.services import audit_record
 from huifang.core import clock, duck
 from huifang.core.crashpoints import crashpoint
 from huifang.feeds import archive, protect, readers, validate, writers
@@ -312,7 +313,10 @@ def _known_keys(con: duckdb.DuckDBPyConnection, by_name: dict[str, FeedFile]) ->
             "AND client_id NOT IN (SELECT client_id FROM known_clients)",
         ).column(0)
         if len(outside):
-            found = bulk.fetch_by_keys("clients_client", "client_id", outside, ["client_id"])
+            # fetch_by_keys uses an ON COMMIT DROP temp table on PostgreSQL: outside a
+            # transaction (autocommit, as the command runs) it vanishes after CREATE.
+            with transaction.atomic():
+                found = bulk.fetch_by_keys("clients_client", "client_id", outside, ["client_id"])
             con.register("db_clients", found)
             duck.run(
                 con, "INSERT INTO known_clients SELECT CAST(client_id AS VARCHAR) FROM db_clients"
@@ -396,7 +400,7 @@ def _commit(
             writers.drop_replaced_events(ctx, replacing.pk)
         report(82, "archiving")
         began = time.perf_counter()
-        archive.stage(
+        manifests = archive.stage(
             con, batch_id=batch.pk, token=token, day=day, names=names, source_sha256=per_file
         )
         timings["archive_stage"] = time.perf_counter() - began
@@ -404,6 +408,21 @@ def _commit(
         ImportBatch.objects.filter(pk=batch.pk).update(
             row_counts={**batch.row_counts, **{f"written_{k}": v for k, v in ctx.counts.items()}},
             finished_at=clock.now(),
+        )
+        audit_record(
+            action="feed.replace" if replacing is not None else "feed.import",
+            object_type="feeds.ImportBatch",
+            object_id=str(batch.pk),
+            before={"replaced_batch": replacing.pk} if replacing is not None else None,
+            after={
+                "business_date": day,
+                "content_sha256": sha,
+                "counts": ctx.counts,
+                "rows": {f.name: f.rows for f in files},
+                "files": {archive.relative_part(n, day): m["sha256"] for n, m in manifests.items()},
+                "replaced_root": f"archive/{archive.REPLACED}/{batch.pk}",
+            },
+            changeset=("clients.ClientChange", {"batch_id": batch.pk}),
         )
         crashpoint("before_commit")
     timings["commit"] = time.perf_counter() - began
@@ -433,6 +452,31 @@ def _reject(
     """Log the rejected attempt (its own transaction: nothing of the feed is kept)."""
     archive.discard(token)
     now = clock.now()
+    with transaction.atomic():
+        batch = _log_rejected(
+            result, token=token, sha=sha, actor=actor, source=source, encoding=encoding, now=now
+        )
+    result.batch_id = batch.pk
+    report(
+        100,
+        f"rejected: {len(result.errors)} error(s)",
+        done=True,
+        status="rejected",
+        batch=batch.pk,
+    )
+    return result
+
+
+def _log_rejected(
+    result: ImportResult,
+    *,
+    token: str,
+    sha: str,
+    actor: str,
+    source: str,
+    encoding: str | None,
+    now: dt.datetime,
+) -> ImportBatch:
     batch = ImportBatch.objects.create(
         business_date=result.business_date,
         status=BatchStatus.REJECTED,
@@ -446,12 +490,14 @@ def _reject(
         started_at=now,
         finished_at=now,
     )
-    result.batch_id = batch.pk
-    report(
-        100,
-        f"rejected: {len(result.errors)} error(s)",
-        done=True,
-        status="rejected",
-        batch=batch.pk,
+    audit_record(
+        action="feed.reject",
+        object_type="feeds.ImportBatch",
+        object_id=str(batch.pk),
+        after={
+            "business_date": result.business_date,
+            "errors": len(result.errors),
+            "content_sha256": sha,
+        },
     )
-    return result
+    return batch

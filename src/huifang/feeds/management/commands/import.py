@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from huifang.audit.context import system_context
 from huifang.feeds.services import feed_import
 
 
@@ -50,14 +51,15 @@ class Command(BaseCommand):
             if not options["quiet"]:
                 self.stderr.write(f"[{percent:3d}%] {text}")
 
-        result = feed_import(
-            directory=options["directory"],
-            business_date=day,
-            actor="system:import",
-            encoding=encoding,
-            replace=options["replace"],
-            progress=progress,
-        )
+        with system_context("import"):
+            result = feed_import(
+                directory=options["directory"],
+                business_date=day,
+                actor="system:import",
+                encoding=encoding,
+                replace=options["replace"],
+                progress=progress,
+            )
         if result.status == "rejected":
             for line in result.errors:
                 self.stderr.write(line)

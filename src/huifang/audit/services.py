@@ -1,0 +1,117 @@
+"""Writing the audit trail: one chained row per change, one per bulk change set (NFR-2).
+
+Writers are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite
+transactions are IMMEDIATE, so the write lock is taken at BEGIN), each reads the
+last hash and appends. Call inside the transaction of the change it records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, transaction
+
+from huifang.audit import chain
+from huifang.audit.context import current
+from huifang.audit.models import AuditEvent
+
+ADVISORY_LOCK = 0x68756966  # "huif"
+
+
+@dataclass(frozen=True)
+class ChangeSetSpec:
+    """A history table whose rows form change sets, selected by ``key`` columns."""
+
+    model: str  # "app_label.ModelName"
+    columns: tuple[str, ...]
+    order_by: tuple[str, ...] = ("id",)
+
+
+# Every history table that bulk changes write to; ``audit verify`` re-hashes them.
+CHANGESETS: dict[str, ChangeSetSpec] = {
+    "clients.ClientChange": ChangeSetSpec(
+        "clients.ClientChange",
+        (
+            "id",
+            "client_id",
+            "field",
+            "old_value",
+            "new_value",
+            "effective_date",
+            "actor",
+            "batch_id",
+        ),
+    ),
+}
+
+
+def register_changeset(spec: ChangeSetSpec) -> None:
+    """Later apps (classification, task batches) register their history tables here."""
+    CHANGESETS[spec.model] = spec
+
+
+def changeset_rows(table: str, key: dict[str, Any]) -> Iterator[Sequence[Any]]:
+    """The rows of one change set in canonical order."""
+    spec = CHANGESETS[table]
+    model = apps.get_model(spec.model)
+    query = model._default_manager.filter(**key).order_by(*spec.order_by).values_list(*spec.columns)
+    return query.iterator(chunk_size=20_000)
+
+
+def _lock_and_last() -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        cursor.execute("SELECT hash FROM audit_auditevent ORDER BY id DESC LIMIT 1")
+        row = cursor.fetchone()
+    return row[0] if row else chain.GENESIS
+
+
+def audit_record(
+    *,
+    action: str,
+    object_type: str,
+    object_id: str = "",
+    branch_code: str = "",
+    before: Any = None,
+    after: Any = None,
+    changeset: tuple[str, dict[str, Any]] | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEvent:
+    """Append one chained audit row for the current actor; with ``changeset``, hash that set."""
+    actor = current()
+    from django.utils import timezone
+
+    with transaction.atomic():
+        prev = _lock_and_last()
+        fields: dict[str, Any] = {
+            "at": (at or timezone.now()).astimezone(dt.UTC),
+            "actor": actor.actor,
+            "actor_user_id": actor.user_id,
+            "request_id": actor.request_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "branch_code": branch_code or "",
+            "before": chain.plain(before),
+            "after": chain.plain(after),
+            "changeset_table": "",
+            "changeset_key": None,
+            "changeset_rows": 0,
+            "changeset_sha256": "",
+            "prev_hash": prev,
+        }
+        if changeset is not None:
+            table, key = changeset
+            sha, rows = chain.changeset_hash(changeset_rows(table, key))
+            fields.update(
+                changeset_table=table,
+                changeset_key=chain.plain(key),
+                changeset_rows=rows,
+                changeset_sha256=sha,
+            )
+        return AuditEvent.objects.create(**fields, hash=chain.row_hash(fields))

@@ -1,0 +1,89 @@
+"""``audit verify``: re-check the chain, every change set and the archive manifests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huifang.audit import chain
+from huifang.audit.models import AuditEvent
+from huifang.audit.services import CHANGESETS, changeset_rows
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    changesets: int = 0
+    files: int = 0
+    broken_id: int | None = None
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+def verify(*, check_files: bool = True) -> VerifyResult:
+    """Walk the chain in id order; stop at the first row that does not hold."""
+    result = VerifyResult()
+    prev = chain.GENESIS
+    fields = [*chain.CHAINED_FIELDS, "id", "hash"]
+    for row in AuditEvent.objects.order_by("id").values(*fields).iterator(chunk_size=5000):
+        problem = _check_row(row, prev)
+        if problem is None and row["changeset_table"]:
+            problem = _check_changeset(row)
+            result.changesets += 1
+        if problem is None and check_files:
+            problem, files = _check_files(row)
+            result.files += files
+        if problem:
+            result.broken_id, result.reason = row["id"], problem
+            return result
+        prev = row["hash"]
+        result.checked += 1
+    return result
+
+
+def _check_row(row: dict[str, object], prev: str) -> str | None:
+    if row["prev_hash"] != prev:
+        return (
+            "prev_hash does not match the previous row (a row was removed, inserted or reordered)"
+        )
+    if chain.row_hash(row) != row["hash"]:
+        return "hash does not match the row's content (the row was altered)"
+    return None
+
+
+def _check_changeset(row: dict[str, object]) -> str | None:
+    table = str(row["changeset_table"])
+    if table not in CHANGESETS:
+        return f"unknown change-set table {table}"
+    sha, count = chain.changeset_hash(changeset_rows(table, dict(row["changeset_key"] or {})))  # type: ignore[call-overload]
+    if count != row["changeset_rows"]:
+        return f"change set {table} {row['changeset_key']} has {count} rows, the audit row says {row['changeset_rows']}"
+    if sha != row["changeset_sha256"]:
+        return f"change set {table} {row['changeset_key']} was altered (SHA-256 differs)"
+    return None
+
+
+def _check_files(row: dict[str, object]) -> tuple[str | None, int]:
+    """Files an audit row vouches for (``after.files``: path -> SHA-256) must be unchanged."""
+    after = row.get("after")
+    if not isinstance(after, dict) or not isinstance(after.get("files"), dict):
+        return None, 0
+    from django.conf import settings
+
+    from huifang.feeds.archive import file_sha256
+
+    for relative, expected in after["files"].items():
+        candidates = [Path(settings.DATA_DIR) / relative]
+        replaced = after.get("replaced_root")
+        if isinstance(replaced, str):
+            candidates.append(Path(settings.DATA_DIR) / replaced / relative.split("/", 1)[1])
+        existing = [p for p in candidates if p.exists()]
+        if not existing:
+            return f"file {relative} is missing", 0
+        if not any(file_sha256(p) == expected for p in existing):
+            return f"file {relative} was altered (SHA-256 differs)", 0
+    return None, len(after["files"])

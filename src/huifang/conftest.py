@@ -1,0 +1,50 @@
+"""Fixtures every app's tests share.
+
+- Every test runs inside an audit context (actor ``test``), as commands and requests do.
+- Transactional tests flush the database at teardown; append-only tables refuse
+  DELETE/TRUNCATE by trigger, so the flush runs in the documented maintenance
+  mode (``huifang.audit.triggers.maintenance``) — the only way the suite resets them.
+- The calendar cache is cleared around each test (tables may be loaded in a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from huifang.audit.context import audit_context
+
+
+@pytest.fixture(autouse=True)
+def _audit_actor() -> Iterator[None]:
+    with audit_context("test"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _calendar_cache() -> Iterator[None]:
+    from huifang.calendars import service
+
+    service.invalidate()
+    yield
+    service.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _flush_append_only(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Before a transactional test's flush, allow deleting append-only rows on this connection."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    yield
+    if transactional:
+        from django.db import connections
+
+        from huifang.audit.triggers import set_maintenance
+
+        for conn in connections.all():
+            set_maintenance(True, conn)
