@@ -10,7 +10,7 @@ def install(apps, schema_editor):  # type: ignore[no-untyped-def]
 
     for table in TABLES:
         for sql in install_sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
 
 def remove(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -18,7 +18,7 @@ def remove(apps, schema_editor):  # type: ignore[no-untyped-def]
 
     for table in TABLES:
         for sql in drop_sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
 
 class Migration(migrations.Migration):

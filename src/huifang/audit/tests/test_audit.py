@@ -1,0 +1,161 @@
+"""The audit trail is append-only and tamper-evident (NFR-2), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, connections, transaction
+
+from huifang.audit import chain, triggers
+from huifang.audit.context import AuditContextMissing, _current, audit_context
+from huifang.audit.models import AuditEvent
+from huifang.audit.services import audit_record
+from huifang.audit.verify import verify
+
+pytestmark = pytest.mark.django_db
+
+
+def _write(n: int, prefix: str = "t") -> list[AuditEvent]:
+    return [
+        audit_record(
+            action="test.event", object_type="test", object_id=f"{prefix}{i}", after={"i": i}
+        )
+        for i in range(n)
+    ]
+
+
+def test_each_row_holds_the_hash_of_the_previous_one() -> None:
+    first, second, third = _write(3)
+    assert first.prev_hash == chain.GENESIS or AuditEvent.objects.filter(id__lt=first.id).exists()
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    assert verify().ok
+
+
+def test_update_of_an_audit_row_is_refused_by_the_database() -> None:
+    (event,) = _write(1)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(actor="mallory")
+    assert AuditEvent.objects.get(pk=event.pk).actor == "test"
+
+
+def test_delete_of_an_audit_row_is_refused_by_the_database() -> None:
+    (event,) = _write(1)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_history_rows_are_append_only_too() -> None:
+    from huifang.clients.tests.factories import ClientChangeFactory
+
+    change = ClientChangeFactory()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE clients_clientchange SET new_value = 'x' WHERE id = %s", [change.pk])
+
+
+def _drop_update_trigger() -> None:
+    with connection.cursor() as cursor:
+        for sql in triggers.drop_sql(connection.vendor, "audit_auditevent"):
+            cursor.execute(sql)
+
+
+def test_verify_names_a_row_altered_behind_the_apps_back() -> None:
+    events = _write(5)
+    _drop_update_trigger()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET actor = 'mallory' WHERE id = %s", [events[2].pk]
+        )
+    result = verify()
+    assert not result.ok
+    assert result.broken_id == events[2].pk
+    assert "altered" in result.reason
+
+
+def test_verify_names_the_row_after_a_removed_one() -> None:
+    events = _write(4)
+    _drop_update_trigger()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
+    result = verify()
+    assert result.broken_id == events[2].pk
+    assert "prev_hash" in result.reason
+
+
+def test_audit_verify_command_exits_1_naming_the_broken_row(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = _write(3)
+    call_command("audit", "verify")
+    assert "verified" in capsys.readouterr().out
+    _drop_update_trigger()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET after = NULL WHERE id = %s", [events[0].pk])
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("audit", "verify")
+    assert exit_info.value.code == 1
+    assert f"audit row {events[0].pk}" in capsys.readouterr().err
+
+
+def test_an_audited_change_without_a_context_is_refused() -> None:
+    token = _current.set(None)
+    try:
+        with pytest.raises(AuditContextMissing):
+            audit_record(action="test.event", object_type="test")
+    finally:
+        _current.reset(token)
+
+
+def test_the_row_names_the_actor_of_the_context() -> None:
+    with audit_context("system:nightly", request_id="job-42"):
+        event = audit_record(action="test.event", object_type="test")
+    assert (event.actor, event.request_id) == ("system:nightly", "job-42")
+
+
+def test_a_changed_change_set_is_named_by_verify() -> None:
+    from huifang.clients.tests.factories import ClientChangeFactory
+
+    change = ClientChangeFactory(batch_id=77)
+    event = audit_record(
+        action="test.bulk", object_type="test", changeset=("clients.ClientChange", {"batch_id": 77})
+    )
+    assert event.changeset_rows == 1
+    assert verify().ok
+    with connection.cursor() as cursor:
+        for sql in triggers.drop_sql(connection.vendor, "clients_clientchange"):
+            cursor.execute(sql)
+        cursor.execute(
+            "UPDATE clients_clientchange SET new_value = 'forged' WHERE id = %s", [change.pk]
+        )
+    result = verify()
+    assert result.broken_id == event.pk
+    assert "change set" in result.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_writers_leave_a_chain_that_verifies() -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with audit_context(f"writer-{n}"):
+                for i in range(200):
+                    audit_record(action="test.concurrent", object_type="test", object_id=f"{n}-{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert AuditEvent.objects.filter(action="test.concurrent").count() == 1600
+    result = verify()
+    assert result.ok, result.reason
+    assert result.checked >= 1600
