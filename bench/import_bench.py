@@ -28,19 +28,27 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=300)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    parser.add_argument("--cache", default="var/bench-cache", help="where generated feeds are kept between runs")
     args = parser.parse_args()
     clients = 20_000 if args.smoke else args.clients
     branches = 12 if args.smoke else args.branches
     data_dir = fresh_environment(args.database, "import")
 
+    from huifang.audit.context import system_context
     from huifang.feeds.services import feed_import
     from huifang.synth.generator import generate
 
     day = dt.date(2026, 10, 12)
     began = time.perf_counter()
-    feeds = generate(data_dir / "feeds", clients=clients, branches=branches, days=1, start=day, seed=1, fmt=args.format)
+    cache = Path(args.cache) / f"import-{clients}-{branches}-{args.format}"
+    if not (cache / ".complete").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        generate(cache, clients=clients, branches=branches, days=1, start=day, seed=1, fmt=args.format)
+        (cache / ".complete").touch()
+    feed = next(cache.glob("feed-*"))
     generated = time.perf_counter() - began
-    result = feed_import(directory=feeds[0], business_date=day, actor="bench")
+    with system_context("bench"):
+        result = feed_import(directory=feed, business_date=day, actor="bench")
     if result.status != "imported":
         raise SystemExit(f"import failed: {result.errors[:5]}")
     t = result.timings

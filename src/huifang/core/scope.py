@@ -26,9 +26,9 @@ def unit_scope(user: User | AnonymousUser) -> frozenset[str] | None:
     """Unit codes the user may see; ``None`` means every unit; empty means none."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    cached = getattr(user, _CACHE_ATTR, False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(user, _CACHE_ATTR):
+        cached: frozenset[str] | None = getattr(user, _CACHE_ATTR)
+        return cached
     scope = _compute_scope(user)  # type: ignore[arg-type]
     setattr(user, _CACHE_ATTR, scope)
     return scope
@@ -82,5 +82,5 @@ def get_visible_or_404(queryset: BranchScopedQuerySet[M], user: Any, **lookup: A
     """The object if the user may see it, else 404 (never 403: existence is not leaked)."""
     try:
         return queryset.visible_to(user).get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except queryset.model.DoesNotExist as exc:  # type: ignore[attr-defined]
         raise Http404 from exc

@@ -100,18 +100,18 @@ def decode_csv(feed: FeedFile, encoding: str | None, workdir: Path) -> Path:
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     offset = 0
     with feed.path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
+        while block := handle.read(1 << 22):
             try:
-                decoder.decode(chunk)
+                decoder.decode(block)
             except UnicodeDecodeError as exc:
                 line = _line_at(feed.path, offset + exc.start)
                 raise FeedError(
                     feed.label,
-                    f"not UTF-8; the bytes look like {_guess(chunk[exc.start :])}: "
-                    f"declare it with --encoding {_guess_code(chunk[exc.start :])}",
+                    f"not UTF-8; the bytes look like {_guess(block[exc.start :])}: "
+                    f"declare it with --encoding {_guess_code(block[exc.start :])}",
                     line,
                 ) from exc
-            offset += len(chunk)
+            offset += len(block)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:

@@ -37,7 +37,7 @@ from huifang.feeds.schema import FEEDS, ORDER, Pii
 from huifang.org.models import Staff, Unit
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, str], None]
+Progress = Callable[..., None]  # (percent, text, **extra)
 MAX_STORED_ERRORS = 1000
 
 

@@ -27,7 +27,7 @@ MACROS = f"""
 CREATE OR REPLACE MACRO gb11643_ok(v) AS
   regexp_full_match(v, '\\d{{17}}[0-9X]')
   AND try_strptime(substr(v, 7, 8), '%Y%m%d') IS NOT NULL
-  AND substr('10X98765432', (CAST(list_sum([CAST(substr(v, i + 1, 1) AS INTEGER) * {GB11643_WEIGHTS}[i + 1]
+  AND substr('10X98765432', (CAST(list_sum([TRY_CAST(substr(v, i + 1, 1) AS INTEGER) * {GB11643_WEIGHTS}[i + 1]
         FOR i IN range(17)]) AS BIGINT) % 11) + 1, 1)
       = substr(v, 18, 1);
 CREATE OR REPLACE MACRO gb32100_ok(v) AS
