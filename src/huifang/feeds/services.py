@@ -435,7 +435,12 @@ def _commit(
     report(100, "imported", done=True, status="imported", batch=batch.pk)
     counts = {f.name: f.rows for f in files} | {f"written_{k}": v for k, v in ctx.counts.items()}
     return ImportResult(
-        "imported", day, batch.pk, counts=counts, message=f"{day} imported as batch {batch.pk}"
+        "imported",
+        day,
+        batch.pk,
+        counts=counts,
+        message=f"{day} imported as batch {batch.pk}",
+        timings={**timings, **{f"  {k}": v for k, v in ctx.timings.items()}},
     )
 
 

@@ -8,6 +8,7 @@ in ``ClientChange`` (CLI-5) with personal values masked.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -92,6 +93,13 @@ class WriteContext:
     now: dt.datetime
     present: dict[str, set[str]]
     counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, name: str, began: float) -> float:
+        """Record the time since ``began`` under ``name``; returns now."""
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - began
+        return now
 
 
 def write_units(ctx: WriteContext) -> None:
@@ -178,6 +186,7 @@ def _default(feed_col: str) -> str:
 def write_clients(ctx: WriteContext) -> None:
     """New clients inserted, changed ones updated with their history; unchanged ones untouched."""
     con = ctx.con
+    began = time.perf_counter()
     key = pii.hash_key()
     ids = duck.table(
         con, "SELECT _line, client_id, id_number, mobile, phone, email, address FROM t_clients"
@@ -203,7 +212,9 @@ def write_clients(ctx: WriteContext) -> None:
     con.register("h_clients_arrow", hashed)
     duck.run(con, "CREATE OR REPLACE TABLE h_clients AS SELECT * FROM h_clients_arrow")
     con.unregister("h_clients_arrow")
+    began = ctx.lap("clients_hash", began)
     _load_current(ctx)
+    began = ctx.lap("clients_fetch_current", began)
     duck.run(
         con,
         f"CREATE OR REPLACE TABLE feed_rows AS SELECT {_feed_rows_sql(ctx.present['clients'])}, "
@@ -219,7 +230,9 @@ def write_clients(ctx: WriteContext) -> None:
         "CREATE OR REPLACE TABLE changed AS SELECT f.client_id FROM feed_rows f JOIN cur c USING (client_id) "
         f"WHERE {differs} OR f.pii_digest IS DISTINCT FROM c.pii_digest",
     )
+    began = ctx.lap("clients_diff", began)
     _write_history(ctx, tracked)
+    began = ctx.lap("clients_history", began)
     _write_client_rows(ctx)
 
 
@@ -294,6 +307,7 @@ def _pii_changes(ctx: WriteContext) -> list[tuple[str, str, str, str]]:
 
 def _write_client_rows(ctx: WriteContext) -> None:
     con = ctx.con
+    began = time.perf_counter()
     need = duck.table(
         con,
         "SELECT client_id, packed FROM feed_rows WHERE is_new OR client_id IN (SELECT client_id FROM changed) "
@@ -305,6 +319,7 @@ def _write_client_rows(ctx: WriteContext) -> None:
         [need.column("packed").to_pylist()],
         flat=True,
     )
+    began = ctx.lap("clients_encrypt", began)
     con.register(
         "enc_arrow",
         pa.table({"client_id": need.column("client_id"), "pii": pa.array(tokens, pa.string())}),
@@ -320,7 +335,9 @@ def _write_client_rows(ctx: WriteContext) -> None:
         select.format(created="CAST(? AS BIGINT)", where="f.is_new"),
         [ctx.batch_id, ctx.batch_id],
     )
+    began = ctx.lap("clients_select", began)
     ctx.counts["clients_new"] = bulk.insert("clients_client", new)
+    began = ctx.lap("clients_insert", began)
     changed = duck.table(
         con, select.format(created="CAST(NULL AS BIGINT)", where="NOT f.is_new"), [ctx.batch_id]
     ).drop_columns(["created_batch_id"])
