@@ -27,6 +27,7 @@ from huifang.clients.choices import (
     ProductType,
     RiskLevel,
 )
+from huifang.core.fields import KeyField
 from huifang.core.scope import BranchScopedQuerySet
 
 # Order of the fields packed into ``Client.pii`` (see huifang.core.pii.pack).
@@ -40,15 +41,20 @@ class ClientQuerySet(BranchScopedQuerySet["Client"]):
 class Client(models.Model):
     """客户: an individual or institution holding an account at a branch (CLI-1)."""
 
-    client_id = models.CharField(_("客户号"), max_length=32, primary_key=True)
-    name = models.CharField(_("姓名/名称"), max_length=200, db_index=True)
+    client_id = KeyField(_("客户号"), max_length=32, primary_key=True)
+    # Indexed for prefix search by migration 0003 (varchar_pattern_ops on PostgreSQL).
+    name = models.CharField(_("姓名/名称"), max_length=200)
     client_type = models.CharField(_("客户类型"), max_length=16, choices=ClientType.choices)
     # The importer checks every reference in bulk; per-row FK triggers would only slow COPY.
     branch = models.ForeignKey(
-        "org.Unit", verbose_name=_("营业部"), on_delete=models.PROTECT, db_constraint=False
+        "org.Unit",
+        verbose_name=_("营业部"),
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,  # the (branch, open_date) index serves
     )
     open_date = models.DateField(_("开户日期"), db_index=True)
-    fund_account = models.CharField(_("资金账号"), max_length=32, blank=True, db_index=True)
+    fund_account = KeyField(_("资金账号"), max_length=32, blank=True, db_index=True)
     id_type = models.CharField(_("证件类型"), max_length=24, choices=IdType.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
@@ -100,8 +106,8 @@ class Client(models.Model):
 
     pii = models.TextField(_("个人信息(密文)"), null=True, blank=True)  # noqa: DJ001 NULL = none held
     pii_digest = models.CharField(max_length=64, blank=True)
-    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    mobile_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_number_hash = KeyField(max_length=64, blank=True, db_index=True)
+    mobile_hash = KeyField(max_length=64, blank=True, db_index=True)
     id_number_masked = models.CharField(_("证件号码"), max_length=64, blank=True)
     mobile_masked = models.CharField(_("手机"), max_length=32, blank=True)
 
@@ -111,6 +117,7 @@ class Client(models.Model):
         null=True,
         blank=True,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     updated_batch = models.ForeignKey(
@@ -119,6 +126,7 @@ class Client(models.Model):
         null=True,
         blank=True,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
 
@@ -176,7 +184,7 @@ class ClientEventQuerySet(BranchScopedQuerySet[models.Model]):
 class ProductPurchase(models.Model):
     """A purchase of a sold product (代销金融产品), the fact behind PROD-* callbacks."""
 
-    purchase_id = models.CharField(max_length=64, primary_key=True)
+    purchase_id = KeyField(max_length=64, primary_key=True)
     client = models.ForeignKey(
         Client, on_delete=models.PROTECT, db_constraint=False, related_name="purchases"
     )
@@ -212,7 +220,7 @@ class ProductPurchase(models.Model):
 class MarginEvent(models.Model):
     """A margin-trading event (MRG-*)."""
 
-    event_id = models.CharField(max_length=64, primary_key=True)
+    event_id = KeyField(max_length=64, primary_key=True)
     client = models.ForeignKey(
         Client, on_delete=models.PROTECT, db_constraint=False, related_name="margin_events"
     )
@@ -238,7 +246,7 @@ class MarginEvent(models.Model):
 class AccountEvent(models.Model):
     """An important account operation (SPC-2)."""
 
-    event_id = models.CharField(max_length=64, primary_key=True)
+    event_id = KeyField(max_length=64, primary_key=True)
     client = models.ForeignKey(
         Client, on_delete=models.PROTECT, db_constraint=False, related_name="account_events"
     )

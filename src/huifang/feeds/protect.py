@@ -95,7 +95,8 @@ def chunked(
     Returns per output column the concatenation of the chunks (or one list when ``flat``).
     """
     rows = len(columns[0]) if columns else 0
-    starts = range(0, rows, CHUNK)
+    # At least one (possibly empty) chunk, so that a header-only file still yields its columns.
+    starts = range(0, max(rows, 1), CHUNK)
     parts = [[c[s : s + CHUNK] for c in columns] for s in starts]
     workers = min(os.cpu_count() or 1, 4)
     if rows >= PARALLEL_FROM and workers > 1:

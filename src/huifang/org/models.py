@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from huifang.core.fields import KeyField
 from huifang.core.scope import BranchScopedQuerySet
 from huifang.org.choices import MARKETING_SEQUENCE, Position, UnitKind
 
@@ -16,7 +17,7 @@ from huifang.org.choices import MARKETING_SEQUENCE, Position, UnitKind
 class Region(models.Model):
     """分公司: a group of branches under one supervisor."""
 
-    code = models.CharField(_("分公司代码"), max_length=32, primary_key=True)
+    code = KeyField(_("分公司代码"), max_length=32, primary_key=True)
     name = models.CharField(_("名称"), max_length=200)
 
     class Meta:
@@ -35,7 +36,7 @@ class UnitQuerySet(BranchScopedQuerySet["Unit"]):
 class Unit(models.Model):
     """A row of the ``branches`` feed: a branch or a head-office unit (``unit_kind``)."""
 
-    code = models.CharField(_("机构代码"), max_length=32, primary_key=True)
+    code = KeyField(_("机构代码"), max_length=32, primary_key=True)
     name = models.CharField(_("名称"), max_length=200)
     region = models.ForeignKey(
         Region, verbose_name=_("分公司"), on_delete=models.PROTECT, null=True, blank=True
@@ -72,7 +73,7 @@ class StaffQuerySet(BranchScopedQuerySet["Staff"]):
 class Staff(models.Model):
     """A staff member (员工) of a unit, from the ``staff`` feed."""
 
-    staff_id = models.CharField(_("员工号"), max_length=32, primary_key=True)
+    staff_id = KeyField(_("员工号"), max_length=32, primary_key=True)
     name = models.CharField(_("姓名"), max_length=100)
     unit = models.ForeignKey(
         Unit, verbose_name=_("所属机构"), on_delete=models.PROTECT, db_constraint=False
