@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -11,6 +12,8 @@ from django.db.models import Q, QuerySet
 from huifang.clients.models import Client, ClientChange
 from huifang.core import pii
 from huifang.core.scope import get_visible_or_404
+from huifang.org.choices import UnitKind
+from huifang.org.models import Unit
 
 # Columns of ``huifang export clients`` (SPEC §12), in order, with their model fields.
 EXPORT_COLUMNS = (
@@ -77,3 +80,24 @@ def client_export_rows(*, chunk_size: int = 5000) -> Iterator[ExportRow]:
     fields = [field for _, field in EXPORT_COLUMNS]
     rows = Client.objects.order_by("client_id").values_list(*fields)
     return rows.iterator(chunk_size=chunk_size)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    """What the compliance dashboard shows of the audit trail (NFR-2)."""
+
+    last_id: int | None
+    last_at: dt.datetime | None
+
+
+def audit_summary() -> AuditSummary:
+    """The newest audit row's number and time: one index lookup, no count of a large table."""
+    from huifang.audit.models import AuditEvent
+
+    last = AuditEvent.objects.order_by("-id").values("id", "at").first()
+    return AuditSummary(last["id"], last["at"]) if last else AuditSummary(None, None)
+
+
+def units_in_scope(*, user: Any) -> QuerySet[Unit]:
+    """The branches a user supervises (the regional dashboard), by code."""
+    return Unit.objects.visible_to(user).filter(unit_kind=UnitKind.BRANCH).order_by("code")

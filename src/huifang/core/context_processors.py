@@ -1,10 +1,133 @@
-"""Values every page of the UI shell needs."""
+"""Values every page of the UI shell needs (SPEC §0, NFR-1, NFR-5).
 
+- ``HUIFANG_DEMO``: the demo banner.
+- ``shell.nav``: the navigation of the signed-in user, by role. It is a menu, not
+  access control: every view checks role and scope itself.
+- ``shell.calendar_banner``: from 1 November, next year's calendar missing (NFR-1).
+
+``shell`` computes each value on first use, so a fragment that shows neither costs
+no query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from huifang.accounts.choices import Role
+from huifang.accounts.permissions import user_has_role
+from huifang.core import clock
+
+# Who reads client data; the admin manages users and calendars and sees no client data.
+CLIENT_READERS = tuple(role for role in Role if role != Role.ADMIN)
+# Who may see the import batches (huifang.feeds.views.VIEWERS) and the calendar in the menu.
+DATA_STEWARDS = (Role.ADMIN, Role.COMPLIANCE, Role.HQ_SERVICE)
+# From this day of the year on, next year's calendar should be loaded (NFR-1).
+BANNER_FROM = (11, 1)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A menu entry: shown to holders of ``roles`` (everyone signed in when ``None``)."""
+
+    url_name: str
+    label: str | Promise
+    roles: tuple[str, ...] | None
+    section: str  # a view name, or a namespace followed by ":", that marks it active
+
+
+NAV = (
+    NavItem("home", _("首页"), None, "home"),
+    NavItem("clients:search", _("客户查询"), CLIENT_READERS, "clients:"),
+    NavItem("feeds:batches", _("数据导入"), DATA_STEWARDS, "feeds:"),
+    NavItem("calendars:index", _("工作日历"), DATA_STEWARDS, "calendars:"),
+)
+ADMIN_SITE_ITEM = NavItem("admin:index", _("系统管理"), None, "admin:")
+
+
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str | Promise
+    active: bool
+
+
+@dataclass(frozen=True)
+class CalendarBanner:
+    """Next year's calendar is not loaded; ``load_url`` is given to admins only."""
+
+    year: int
+    load_url: str = ""
+
+
+def with_grants(user: Any) -> Any:
+    """Load a signed-in user's grants once: role checks and the scope then read the cache."""
+    if getattr(user, "is_authenticated", False):
+        from huifang.accounts.models import RoleGrant
+
+        grants = RoleGrant.objects.select_related("unit", "region").order_by("role", "id")
+        prefetch_related_objects([user], Prefetch("role_grants", queryset=grants))
+    return user
+
+
+def navigation(request: HttpRequest) -> list[NavLink]:
+    """The menu of the request's user: the entries of the roles held, then the admin site."""
+    user = with_grants(getattr(request, "user", None))
+    if not getattr(user, "is_authenticated", False):
+        return []
+    items = [item for item in NAV if item.roles is None or user_has_role(user, *item.roles)]
+    if admin.site.has_permission(request):
+        items.append(ADMIN_SITE_ITEM)
+    match = request.resolver_match
+    current = match.view_name if match else ""
+    return [NavLink(reverse(item.url_name), item.label, _active(item, current)) for item in items]
+
+
+def _active(item: NavItem, current: str) -> bool:
+    if item.section.endswith(":"):
+        return current.startswith(item.section)
+    return current == item.section
+
+
+def calendar_banner(user: Any, today: dt.date | None = None) -> CalendarBanner | None:
+    """From 1 November, the banner when next year's calendar is unknown (NFR-1)."""
+    from huifang.calendars.service import CalendarYearMissing, calendar_year
+
+    today = today or clock.today()
+    if not getattr(user, "is_authenticated", False) or (today.month, today.day) < BANNER_FROM:
+        return None
+    try:
+        calendar_year(today.year + 1)
+    except CalendarYearMissing:
+        load_url = reverse("calendars:index") if user_has_role(user, Role.ADMIN) else ""
+        return CalendarBanner(today.year + 1, load_url)
+    return None
+
+
+class Shell:
+    """The lazily computed parts of the page shell for one request."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def nav(self) -> list[NavLink]:
+        return navigation(self.request)
+
+    @cached_property
+    def calendar_banner(self) -> CalendarBanner | None:
+        return calendar_banner(with_grants(getattr(self.request, "user", None)))
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    return {"HUIFANG_DEMO": getattr(settings, "HUIFANG_DEMO", False)}
+    return {"HUIFANG_DEMO": getattr(settings, "HUIFANG_DEMO", False), "shell": Shell(request)}

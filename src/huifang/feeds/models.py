@@ -39,8 +39,6 @@ class ImportBatch(models.Model):
     row_counts = models.JSONField(_("行数"), default=dict)
     error_count = models.PositiveIntegerField(_("错误数"), default=0)
     errors = models.TextField(_("错误(前 1000 条)"), blank=True)
-    progress = models.PositiveSmallIntegerField(_("进度%"), default=0)
-    progress_text = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(_("开始时间"))
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 

@@ -11,13 +11,15 @@ the archive as they were before or as they are after.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +94,11 @@ def content_sha256(files: list[FeedFile], encoding: str | None) -> tuple[str, di
 
 def recover() -> list[str]:
     """Finish publishing committed batches, discard staging areas of uncommitted ones."""
+    with import_lock():
+        return _recover()
+
+
+def _recover() -> list[str]:
     done = []
     committed = {
         b.token: b
@@ -117,6 +124,34 @@ def recover() -> list[str]:
     return done
 
 
+@contextlib.contextmanager
+def import_lock(report: Progress | None = None) -> Iterator[None]:
+    """One import (or recovery) at a time per data dir: recovery must never discard the
+    staging area of an import that is still running."""
+    path = Path(settings.DATA_DIR) / "import.lock"
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if report:
+                report(0, "waiting for another import to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(max_age_days: int = 2) -> None:
+    """Scratch directories of killed imports and old progress files (caller holds the lock)."""
+    for scratch in (Path(settings.DATA_DIR) / "tmp").glob("import-*"):
+        readers.remove_tree(scratch)
+    cutoff = time.time() - max_age_days * 86400
+    for stale in (Path(settings.DATA_DIR) / "progress").glob("*.json"):
+        if stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
+
+
 def feed_import(
     *,
     directory: Path,
@@ -131,8 +166,32 @@ def feed_import(
     """Import one feed directory (SPEC §1 import rules). Never raises for bad input."""
     token = token or uuid.uuid4().hex
     report = ProgressFile(token, progress)
-    report(0, "recovering interrupted imports")
-    recover()
+    with import_lock(report):
+        report(0, "recovering interrupted imports")
+        _recover()
+        return _import_locked(
+            directory=Path(directory),
+            business_date=business_date,
+            actor=actor,
+            encoding=encoding,
+            replace=replace,
+            source=source,
+            token=token,
+            report=report,
+        )
+
+
+def _import_locked(
+    *,
+    directory: Path,
+    business_date: dt.date,
+    actor: str,
+    encoding: str | None,
+    replace: bool,
+    source: str,
+    token: str,
+    report: Progress,
+) -> ImportResult:
     result = ImportResult("rejected", business_date)
     try:
         files = readers.discover(Path(directory))

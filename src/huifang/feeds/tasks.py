@@ -14,7 +14,13 @@ from huifang.feeds.services import feed_import
 
 @shared_task
 def import_uploaded(
-    *, directory: str, business_date: str, actor: str, encoding: str | None, replace: bool, token: str
+    *,
+    directory: str,
+    business_date: str,
+    actor: str,
+    encoding: str | None,
+    replace: bool,
+    token: str,
 ) -> str:
     """Import an uploaded, already unpacked feed directory, then delete the upload."""
     try:

@@ -187,14 +187,18 @@ def write_clients(ctx: WriteContext) -> None:
     """New clients inserted, changed ones updated with their history; unchanged ones untouched."""
     con = ctx.con
     began = time.perf_counter()
-    key = pii.hash_key()
+    _load_current(ctx)
+    absent = [c for c in PII_FIELDS if c not in ctx.present["clients"]]
+    if absent:
+        _fill_absent_pii(ctx, absent)
+    began = ctx.lap("clients_fetch_current", began)
     ids = duck.table(
         con, "SELECT _line, client_id, id_number, mobile, phone, email, address FROM t_clients"
     )
     out = protect.chunked(
         protect.client_chunk,
-        key,
-        [ids.column(n).to_pylist() for n in ("id_number", "mobile", "phone", "email", "address")],
+        pii.hash_key(),
+        [ids.column(n).to_pylist() for n in PII_FIELDS],
     )
     hashed = pa.table(
         {
@@ -213,8 +217,6 @@ def write_clients(ctx: WriteContext) -> None:
     duck.run(con, "CREATE OR REPLACE TABLE h_clients AS SELECT * FROM h_clients_arrow")
     con.unregister("h_clients_arrow")
     began = ctx.lap("clients_hash", began)
-    _load_current(ctx)
-    began = ctx.lap("clients_fetch_current", began)
     duck.run(
         con,
         f"CREATE OR REPLACE TABLE feed_rows AS SELECT {_feed_rows_sql(ctx.present['clients'])}, "
@@ -234,6 +236,31 @@ def write_clients(ctx: WriteContext) -> None:
     _write_history(ctx, tracked)
     began = ctx.lap("clients_history", began)
     _write_client_rows(ctx)
+
+
+def _fill_absent_pii(ctx: WriteContext, absent: list[str]) -> None:
+    """A file without some personal columns keeps the stored values of existing clients."""
+    rows = ctx.con.execute("SELECT client_id, pii FROM cur WHERE pii IS NOT NULL").fetchall()
+    if not rows:
+        return
+    width = len(PII_FIELDS)
+    values = [pii.unpack(pii.decrypt(token), width) for _client, token in rows]
+    stored = pa.table(
+        {"client_id": pa.array([r[0] for r in rows], pa.string())}
+        | {
+            name: pa.array([v[i] for v in values], pa.string())
+            for i, name in enumerate(PII_FIELDS)
+            if name in absent
+        }
+    )
+    ctx.con.register("stored_pii", stored)
+    assignments = ", ".join(f"{_ident(c)} = s.{_ident(c)}" for c in absent)
+    duck.run(
+        ctx.con,
+        f"UPDATE t_clients SET {assignments} FROM stored_pii s WHERE t_clients.client_id = s.client_id",
+    )
+    ctx.con.unregister("stored_pii")
+    # The archive must not see these values: hashes of them are computed like the others.
 
 
 def _load_current(ctx: WriteContext) -> None:

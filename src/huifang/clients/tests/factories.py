@@ -9,11 +9,27 @@ does: one ciphertext of ``pii.pack`` in ``Client.pii``, keyed hashes and masks.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import factory
 
-from huifang.clients.choices import ClientStatus, ClientType, IdType
-from huifang.clients.models import PII_FIELDS, Client, ClientChange
+from huifang.clients.choices import (
+    AccountEventType,
+    ClientStatus,
+    ClientType,
+    IdType,
+    MarginEventType,
+    ProductRiskLevel,
+    ProductType,
+)
+from huifang.clients.models import (
+    PII_FIELDS,
+    AccountEvent,
+    Client,
+    ClientChange,
+    MarginEvent,
+    ProductPurchase,
+)
 from huifang.core import pii
 from huifang.org.tests.factories import UnitFactory
 
@@ -83,3 +99,60 @@ class ClientChangeFactory(factory.django.DjangoModelFactory):
         lambda: dt.datetime(2026, 10, 13, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     )
     actor = "import"
+
+
+class ImportBatchFactory(factory.django.DjangoModelFactory):
+    """A committed import batch, the source of feed events."""
+
+    class Meta:
+        model = "feeds.ImportBatch"
+
+    business_date = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    status = "committed"
+    content_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    token = factory.Sequence(lambda n: f"{n:032x}")
+    actor = "import"
+    started_at = factory.LazyFunction(
+        lambda: dt.datetime(2026, 10, 13, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    )
+
+
+class ProductPurchaseFactory(factory.django.DjangoModelFactory):
+    """A purchase of a sold product (the fact behind PROD-* callbacks)."""
+
+    class Meta:
+        model = ProductPurchase
+
+    purchase_id = factory.Sequence(lambda n: f"P{n + 1:07d}")
+    client = factory.SubFactory(ClientFactory)
+    product_code = "SF0001"
+    product_name = "稳健一号集合资产管理计划"
+    product_type = ProductType.ASSET_MANAGEMENT
+    product_risk_level = ProductRiskLevel.R3
+    amount = Decimal("300000.00")
+    business_date = dt.date(2026, 10, 13)
+    batch = factory.SubFactory(ImportBatchFactory)
+
+
+class MarginEventFactory(factory.django.DjangoModelFactory):
+    """A margin-trading event (MRG-*)."""
+
+    class Meta:
+        model = MarginEvent
+
+    event_id = factory.Sequence(lambda n: f"M{n + 1:07d}")
+    client = factory.SubFactory(ClientFactory)
+    event_type = MarginEventType.MARGIN_CALL
+    business_date = dt.date(2026, 10, 13)
+
+
+class AccountEventFactory(factory.django.DjangoModelFactory):
+    """An important account operation (SPC-2)."""
+
+    class Meta:
+        model = AccountEvent
+
+    event_id = factory.Sequence(lambda n: f"A{n + 1:07d}")
+    client = factory.SubFactory(ClientFactory)
+    event_type = AccountEventType.PASSWORD_RESET
+    business_date = dt.date(2026, 10, 13)

@@ -124,9 +124,9 @@ def test_usage_errors_exit_2_with_nothing_on_stdout(
 def test_the_command_line_prints_only_the_data(
     transactional_db: None, exported_clients: None, settings: SimpleNamespace
 ) -> None:
-    from django.db import connection
+    from huifang.core.testing import database_url
 
-    env_url = f"sqlite:///{connection.settings_dict['NAME']}"
+    env_url = database_url()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "huifang.settings.embedded",

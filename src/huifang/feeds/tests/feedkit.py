@@ -20,7 +20,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
@@ -357,15 +356,9 @@ def run_command(*args: str) -> tuple[int, str, str]:
 
 def database_url() -> str:
     """The test database as ``HUIFANG_DATABASE_URL`` (call once pytest-django created it)."""
-    conf = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(conf['NAME']).resolve()}"
-    auth = quote(conf["USER"] or "postgres")
-    if conf.get("PASSWORD"):
-        auth += ":" + quote(conf["PASSWORD"])
-    host = conf.get("HOST") or "127.0.0.1"
-    port = conf.get("PORT") or 5432
-    return f"postgresql://{auth}@{host}:{port}/{conf['NAME']}"
+    from huifang.core.testing import database_url as url
+
+    return url()
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -199,11 +199,6 @@ def test_the_console_command_exits_1_and_reports_each_error_on_stderr(tmp_path):
     assert not Unit.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importer bug: writers.write_clients erases personal data when a later clients "
-    "feed omits the optional personal columns (other absent columns keep their value)",
-)
 @pytest.mark.django_db
 def test_a_later_feed_without_personal_columns_keeps_the_stored_personal_data(tmp_path, day1):
     k1 = Client.objects.get(pk="K0001")

@@ -1,0 +1,155 @@
+"""A user of branch B sees nothing of branch A: every scoped model × detail, list, search (SPEC §0).
+
+Every model with ``visible_to`` must appear in ``BRANCH_A_OBJECTS`` (a test checks
+it), so a later model joins the matrix the day it is added. Where a page exists the
+check goes through HTTP (the client page, the search, the change history on the
+client page, the reveal); everywhere else through ``Model.objects.visible_to(user)``,
+which every future view must read through. When a type gets a page, add its HTTP
+check to ``HTTP_CHECKS``.
+
+Export: there is no user-facing export yet. ``huifang export`` (SPEC §12) is the
+auditors' command: it has no user and exports everything, masked; its personal
+data is checked in test_pii_never_leaks. ``test_there_is_no_user_facing_export_yet``
+fails when a web export appears, to add it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import models
+from django.http import Http404
+from django.urls import reverse
+
+from huifang.accounts.choices import Role
+from huifang.accounts.tests.factories import user_with_role
+from huifang.clients.selectors import client_changes, client_search
+from huifang.clients.tests.conftest import ID_NUMBER_A, MOBILE_A
+from huifang.clients.tests.factories import (
+    AccountEventFactory,
+    ClientChangeFactory,
+    MarginEventFactory,
+    ProductPurchaseFactory,
+)
+from huifang.core.scope import get_visible_or_404
+from huifang.core.testing import (
+    PiiScanningClient,
+    assert_list_excludes,
+    assert_out_of_scope_404,
+    browser,
+    scoped_models,
+    url_cases,
+)
+from huifang.org.tests.factories import StaffFactory
+
+BRANCH_A_OBJECTS: dict[str, Callable[[SimpleNamespace], models.Model]] = {
+    "org.Unit": lambda w: w.a01,
+    "org.Staff": lambda w: StaffFactory(staff_id="E100", name="张三", unit=w.a01),
+    "clients.Client": lambda w: w.client_a,
+    "clients.ClientChange": lambda w: ClientChangeFactory(client=w.client_a),
+    "clients.ProductPurchase": lambda w: ProductPurchaseFactory(client=w.client_a),
+    "clients.MarginEvent": lambda w: MarginEventFactory(client=w.client_a),
+    "clients.AccountEvent": lambda w: AccountEventFactory(client=w.client_a),
+}
+# Users of branch B01 or region R2, who must see nothing of branch A01.
+OUTSIDERS: dict[str, Callable[[SimpleNamespace], Any]] = {
+    "agent_b": lambda w: w.agent_b,
+    "manager_b": lambda w: user_with_role(Role.BRANCH_MANAGER, unit=w.b01, username="manager_b"),
+    "regional_r2": lambda w: user_with_role(Role.REGIONAL, region=w.r2, username="regional_r2"),
+}
+ACTIONS = ("detail", "list", "search")
+
+
+def search(http: PiiScanningClient, query: str) -> str:
+    response = http.post(reverse("clients:search"), {"q": query})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def client_detail_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    assert_out_of_scope_404(http, user, reverse("clients:detail", args=[obj.client_id]))
+    reveal = reverse("clients:reveal", args=[obj.client_id])
+    assert_out_of_scope_404(http, user, reveal, method="post", data={"purpose": "监管或审计检查"})
+
+
+def client_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    http.force_login(user)
+    response = http.post(reverse("clients:search"), {"q": "王"})
+    assert_list_excludes(response, reverse("clients:detail", args=[obj.client_id]))
+    # Not empty for a broken search: the outsider's own client is listed.
+    assert reverse("clients:detail", args=[w.client_b.client_id]) in response.content.decode()
+
+
+def client_search_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    http.force_login(user)
+    for query in (obj.client_id, obj.fund_account, ID_NUMBER_A, MOBILE_A, obj.name):
+        assert "找到 0 位客户" in search(http, query), query
+    assert not client_search(user=user, query=obj.client_id).exists()
+
+
+def change_detail_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    """The change history is shown on the client page only, which answers 404."""
+    assert_out_of_scope_404(http, user, reverse("clients:detail", args=[obj.client_id]))
+
+
+def change_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    assert_list_excludes(client_changes(user=user, client=obj.client), obj)
+
+
+HTTP_CHECKS: dict[
+    tuple[str, str], Callable[[PiiScanningClient, Any, SimpleNamespace, Any], None]
+] = {
+    ("clients.Client", "detail"): client_detail_http,
+    ("clients.Client", "list"): client_list_http,
+    ("clients.Client", "search"): client_search_http,
+    ("clients.ClientChange", "detail"): change_detail_http,
+    ("clients.ClientChange", "list"): change_list_http,
+}
+
+
+def test_every_scoped_model_is_in_the_matrix() -> None:
+    labels = {model._meta.label for model in scoped_models()}
+    assert labels == set(BRANCH_A_OBJECTS), "add the new model to BRANCH_A_OBJECTS"
+
+
+def test_there_is_no_user_facing_export_yet() -> None:
+    exports = [str(case) for case in url_cases() if "export" in (case.name or case.route)]
+    assert not exports, f"add {exports} to the scope matrix (export column)"
+
+
+@pytest.mark.parametrize("label", sorted(BRANCH_A_OBJECTS))
+def test_branch_a_sees_its_own_objects(world: SimpleNamespace, label: str) -> None:
+    """The control: the objects are really in branch A's scope, so the matrix proves something."""
+    obj = BRANCH_A_OBJECTS[label](world)
+    model = type(obj)
+    assert model.objects.visible_to(world.agent_a).filter(pk=obj.pk).exists()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("label", sorted(BRANCH_A_OBJECTS))
+@pytest.mark.parametrize("outsider", sorted(OUTSIDERS))
+def test_branch_b_sees_nothing_of_branch_a(
+    world: SimpleNamespace, outsider: str, label: str, action: str
+) -> None:
+    obj = BRANCH_A_OBJECTS[label](world)
+    user = OUTSIDERS[outsider](world)
+    queryset = type(obj).objects.all()  # type: ignore[attr-defined]
+    if action == "detail":
+        with pytest.raises(Http404):
+            get_visible_or_404(queryset, user, pk=obj.pk)
+    else:
+        assert_list_excludes(queryset.visible_to(user), obj)
+        branch_a = _in_branch_a(queryset.visible_to(user), world)
+        assert not branch_a.exists(), f"{label}: {branch_a.count()} row(s) of branch A"
+    check = HTTP_CHECKS.get((label, action))
+    if check is not None:
+        check(browser(pii_values=(ID_NUMBER_A, MOBILE_A)), user, world, obj)
+
+
+def _in_branch_a(queryset: Any, world: SimpleNamespace) -> Any:
+    field = queryset.branch_field
+    lookup = field if field.endswith("code") else f"{field}_id"
+    return queryset.filter(**{lookup: world.a01.code})
