@@ -7,7 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-PG_ADMIN_URL = os.environ.get("HUIFANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "HUIFANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def fresh_environment(database: str, name: str) -> Path:

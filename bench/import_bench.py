@@ -22,13 +22,19 @@ from _setup import fresh_environment
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="20,000 clients: a quick check for make test")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="20,000 clients: a quick check for make test"
+    )
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--branches", type=int, default=300)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    parser.add_argument("--cache", default="var/bench-cache", help="where generated feeds are kept between runs")
+    parser.add_argument(
+        "--cache", default="var/bench-cache", help="where generated feeds are kept between runs"
+    )
     args = parser.parse_args()
     clients = 20_000 if args.smoke else args.clients
     branches = 12 if args.smoke else args.branches
@@ -43,7 +49,9 @@ def main() -> None:
     cache = Path(args.cache) / f"import-{clients}-{branches}-{args.format}"
     if not (cache / ".complete").exists():
         shutil.rmtree(cache, ignore_errors=True)
-        generate(cache, clients=clients, branches=branches, days=1, start=day, seed=1, fmt=args.format)
+        generate(
+            cache, clients=clients, branches=branches, days=1, start=day, seed=1, fmt=args.format
+        )
         (cache / ".complete").touch()
     feed = next(cache.glob("feed-*"))
     generated = time.perf_counter() - began
@@ -66,12 +74,20 @@ def main() -> None:
         "whole_import_client_rows_per_s": round(clients / total),
         "cpus": os.cpu_count(),
     }
-    print(f"import_bench ({args.database}, {clients:,} clients, {archived:,} feed rows, {args.format})")
+    print(
+        f"import_bench ({args.database}, {clients:,} clients, {archived:,} feed rows, {args.format})"
+    )
     for key, value in figures.items():
-        print(f"  {key:34s} {value:>14,}" if isinstance(value, int | float) else f"  {key:34s} {value:>14}")
+        print(
+            f"  {key:34s} {value:>14,}"
+            if isinstance(value, int | float)
+            else f"  {key:34s} {value:>14}"
+        )
     out = Path("artifacts")
     out.mkdir(exist_ok=True)
-    (out / f"bench-import-{args.database}{'-smoke' if args.smoke else ''}.json").write_text(json.dumps(figures, indent=1))
+    (out / f"bench-import-{args.database}{'-smoke' if args.smoke else ''}.json").write_text(
+        json.dumps(figures, indent=1)
+    )
     shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""Users, linked to staff, and the roles granted to them with a data scope (SPEC §0)."""
+"""Users, linked to staff, the roles granted to them with a data scope (SPEC §0), their sessions."""
 
 from __future__ import annotations
 
@@ -74,3 +74,18 @@ class RoleGrant(models.Model):
             raise ValidationError(_("本机构范围须指定机构"))
         if self.scope == ScopeKind.REGION and not self.region_id:
             raise ValidationError(_("分公司范围须指定分公司"))
+
+
+class UserSession(models.Model):
+    """A session a user signed in with, recorded at login so that deactivation can end it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    session_key = models.CharField(_("会话"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("登录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.created_at}"  # never the key: it is a bearer credential

@@ -3,10 +3,11 @@
 - ``encrypt``/``decrypt``: AES-256-GCM, a fresh random 96-bit nonce per value;
   stored as URL-safe base64 of ``b"\\x01" + nonce + ciphertext`` (text, so that
   bulk COPY needs no bytea escaping). Key: ``HUIFANG_FIELD_KEY``.
-- ``keyed_hash``: keyed BLAKE2b-256 (a MAC by construction) of the normalised
-  value, hex; equal inputs give equal hashes, so an exact ID number or mobile can
-  be searched without decrypting. Key: ``HUIFANG_HASH_KEY``, separate from the
-  encryption key. The Parquet archive keeps these hashes instead of plain values.
+- ``keyed_hash``: HMAC-SHA256 of the normalised value, hex; equal inputs give
+  equal hashes, so an exact ID number or mobile can be searched without
+  decrypting. Key: ``HUIFANG_HASH_KEY``, separate from the encryption key. The
+  importer computes the same function set-wise in DuckDB (``install_duckdb``);
+  the Parquet archive keeps these hashes instead of plain values.
 - ``mask_id_number``/``mask_mobile``: first 3 and last 4 characters kept.
 """
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -48,9 +51,14 @@ def hash_key() -> bytes:
     return _hash_key(settings.HUIFANG_HASH_KEY)
 
 
+# Removed before hashing: ASCII white space, dashes and the ideographic space.
+_STRIP = {ord(c): None for c in " \t\n\r\f\v-\u3000"}
+_STRIP_RE2 = "[ \\t\\n\\r\\f\\v\\-\\x{3000}]"
+
+
 def normalise(value: str) -> str:
     """The form that is hashed: no spaces or dashes, upper case (ID check letter X)."""
-    return re.sub(r"[\s\-]", "", value).upper()
+    return value.translate(_STRIP).upper()
 
 
 def encrypt(value: str | None) -> str | None:
@@ -110,11 +118,43 @@ def unpack(packed: str | None, width: int) -> list[str | None]:
 def hash_many(values: Iterable[str | None]) -> list[str | None]:
     """Keyed hashes of a column."""
     key = hash_key()
-    blake = hashlib.blake2b
     return [
-        blake(normalise(v).encode(), key=key, digest_size=32).hexdigest() if v else None
+        hmac.new(key, normalise(v).encode(), hashlib.sha256).hexdigest() if v else None
         for v in values
     ]
+
+
+def install_duckdb(con: Any) -> None:
+    """DuckDB macros computing exactly ``normalise``, ``keyed_hash``, the masks and ``pack``.
+
+    ``hf_hash(v)`` is HMAC-SHA256 built from DuckDB's vectorised ``sha256``; the key
+    pads live in a temporary table of this in-memory connection only.
+    """
+    key = hash_key().ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in key)
+    opad = bytes(b ^ 0x5C for b in key)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hf_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad",
+        [ipad, opad],
+    ).fetchall()
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP MACRO hf_norm(v) AS upper(regexp_replace(v, '{_STRIP_RE2}', '', 'g'));
+        CREATE OR REPLACE TEMP MACRO hf_hash(v) AS CASE WHEN v IS NULL OR v = '' THEN NULL ELSE
+          sha256((SELECT opad FROM hf_key) || unhex(sha256((SELECT ipad FROM hf_key) || encode(hf_norm(v)))))
+          END;
+        CREATE OR REPLACE TEMP MACRO hf_mask(v) AS CASE WHEN v IS NULL OR v = '' THEN ''
+          WHEN length(v) <= 7 THEN repeat('{MASK}', length(v))
+          ELSE left(v, 3) || repeat('{MASK}', length(v) - 7) || right(v, 4) END;
+        """
+    ).fetchall()
+
+
+def pack_sql(columns: Sequence[str]) -> str:
+    """SQL of ``pack`` over the given (NULL-for-empty) columns."""
+    joined = " || chr(31) || ".join(f"coalesce({c}, '')" for c in columns)
+    any_set = " OR ".join(f"{c} IS NOT NULL" for c in columns)
+    return f"CASE WHEN {any_set} THEN {joined} END"
 
 
 def mask_keep(value: str | None, head: int = 3, tail: int = 4) -> str:

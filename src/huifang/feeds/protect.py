@@ -1,8 +1,9 @@
-"""Personal data of a feed, protected in bulk on every core (CLI-4).
+"""Encryption of a feed's personal data in bulk, on every core (CLI-4).
 
-Hashing and encryption are the only per-value Python work of an import; large
-columns are split into chunks and spread over a process pool. Workers get the
-keys as arguments, never from settings, so they need no Django.
+Keyed hashes and masks are computed set-wise in DuckDB (``core.pii.install_duckdb``);
+encryption is the only per-value Python work of an import, so large columns are
+split into chunks and spread over a process pool. Workers get the key as an
+argument, never from settings, so they need no Django.
 """
 
 from __future__ import annotations
@@ -17,48 +18,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from huifang.core import pii
-
 PARALLEL_FROM = 100_000
 CHUNK = 100_000
-
-
-def _hash(key: bytes, value: str | None) -> str | None:
-    if not value:
-        return None
-    return hashlib.blake2b(pii.normalise(value).encode(), key=key, digest_size=32).hexdigest()
-
-
-def hash_chunk(key: bytes, *columns: Sequence[str | None]) -> list[list[str | None]]:
-    """Keyed hashes of several columns of one chunk."""
-    return [[_hash(key, v) for v in column] for column in columns]
-
-
-def client_chunk(
-    key: bytes,
-    id_numbers: Sequence[str | None],
-    mobiles: Sequence[str | None],
-    phones: Sequence[str | None],
-    emails: Sequence[str | None],
-    addresses: Sequence[str | None],
-) -> list[list[Any]]:
-    """Hashes, digest of all personal fields, and masks for a chunk of clients."""
-    ids = [_hash(key, v) for v in id_numbers]
-    mobs = [_hash(key, v) for v in mobiles]
-    phs = [_hash(key, v) for v in phones]
-    packed = [
-        pii.pack(rec) for rec in zip(id_numbers, mobiles, phones, emails, addresses, strict=True)
-    ]
-    digests = [_hash(key, p) or "" for p in packed]
-    return [
-        ids,
-        mobs,
-        phs,
-        digests,
-        [pii.mask_id_number(v) for v in id_numbers],
-        [pii.mask_mobile(v) for v in mobiles],
-        packed,
-    ]
 
 
 def encrypt_chunk(field_key: bytes, values: Sequence[str | None]) -> list[str | None]:

@@ -29,9 +29,9 @@ from django.conf import settings
 from django.db import transaction
 
 from huifang.audit.services import audit_record
-from huifang.core import clock, duck
+from huifang.core import clock, duck, pii
 from huifang.core.crashpoints import crashpoint
-from huifang.feeds import archive, protect, readers, validate, writers
+from huifang.feeds import archive, readers, validate, writers
 from huifang.feeds.choices import ArchiveState, BatchStatus
 from huifang.feeds.models import ImportBatch
 from huifang.feeds.readers import FeedError, FeedFile
@@ -238,6 +238,7 @@ def _import_locked(
     con = duck.connect(work)
     try:
         duck.run(con, validate.MACROS)
+        pii.install_duckdb(con)
         started = time.perf_counter()
         errors = _load_and_validate(con, files, encoding, work, report)
         validated = time.perf_counter()
@@ -384,25 +385,12 @@ def _known_keys(con: duckdb.DuckDBPyConnection, by_name: dict[str, FeedFile]) ->
 
 def _hash_columns(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     """``h_<name>``: keyed hashes of personal columns, for the archive (clients: see writers)."""
-    from huifang.core import pii
-
     for name in names:
         hashed = [c.name for c in FEEDS[name].columns if c.pii == Pii.HASH]
         if not hashed or name == "clients":
             continue
-        data = duck.table(con, f"SELECT _line, {', '.join(hashed)} FROM t_{name}")
-        out = protect.chunked(
-            protect.hash_chunk, pii.hash_key(), [data.column(c).to_pylist() for c in hashed]
-        )
-        table = pa.table(
-            {
-                "_line": data.column("_line"),
-                **{f"{c}_hash": pa.array(v, pa.string()) for c, v in zip(hashed, out, strict=True)},
-            }
-        )
-        con.register("h_arrow", table)
-        duck.run(con, f"CREATE OR REPLACE TABLE h_{name} AS SELECT * FROM h_arrow")
-        con.unregister("h_arrow")
+        columns = ", ".join(f"hf_hash({c}) AS {c}_hash" for c in hashed)
+        duck.run(con, f"CREATE OR REPLACE TABLE h_{name} AS SELECT _line, {columns} FROM t_{name}")
 
 
 def _commit(

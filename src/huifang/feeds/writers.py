@@ -129,6 +129,7 @@ def write_units(ctx: WriteContext) -> None:
 def write_staff(ctx: WriteContext) -> None:
     """Staff upserted; a leaver's user is deactivated (SPEC §1)."""
     from huifang.accounts.models import User
+    from huifang.accounts.services import end_sessions_for_users
 
     present = ctx.present["staff"]
     table = duck.table(
@@ -153,9 +154,13 @@ def write_staff(ctx: WriteContext) -> None:
         if d <= ctx.day
     ]
     if leavers:
-        ctx.counts["users_deactivated"] = User.objects.filter(
-            staff_id__in=leavers, is_active=True
-        ).update(is_active=False)
+        leaving = list(
+            User.objects.filter(staff_id__in=leavers, is_active=True).values_list("pk", flat=True)
+        )
+        ctx.counts["users_deactivated"] = User.objects.filter(pk__in=leaving).update(
+            is_active=False
+        )
+        end_sessions_for_users(leaving)
 
 
 def _feed_rows_sql(present: set[str]) -> str:
@@ -192,30 +197,15 @@ def write_clients(ctx: WriteContext) -> None:
     if absent:
         _fill_absent_pii(ctx, absent)
     began = ctx.lap("clients_fetch_current", began)
-    ids = duck.table(
-        con, "SELECT _line, client_id, id_number, mobile, phone, email, address FROM t_clients"
+    packed = pii.pack_sql(PII_FIELDS)
+    duck.run(
+        con,
+        "CREATE OR REPLACE TABLE h_clients AS SELECT _line, client_id, "
+        "hf_hash(id_number) AS id_number_hash, hf_hash(mobile) AS mobile_hash, "
+        "hf_hash(phone) AS phone_hash, coalesce(hf_hash(packed), '') AS pii_digest, "
+        "hf_mask(id_number) AS id_number_masked, hf_mask(mobile) AS mobile_masked, packed "
+        f"FROM (SELECT *, {packed} AS packed FROM t_clients)",
     )
-    out = protect.chunked(
-        protect.client_chunk,
-        pii.hash_key(),
-        [ids.column(n).to_pylist() for n in PII_FIELDS],
-    )
-    hashed = pa.table(
-        {
-            "_line": ids.column("_line"),
-            "client_id": ids.column("client_id"),
-            "id_number_hash": pa.array(out[0], pa.string()),
-            "mobile_hash": pa.array(out[1], pa.string()),
-            "phone_hash": pa.array(out[2], pa.string()),
-            "pii_digest": pa.array(out[3], pa.string()),
-            "id_number_masked": pa.array(out[4], pa.string()),
-            "mobile_masked": pa.array(out[5], pa.string()),
-            "packed": pa.array(out[6], pa.string()),
-        }
-    )
-    con.register("h_clients_arrow", hashed)
-    duck.run(con, "CREATE OR REPLACE TABLE h_clients AS SELECT * FROM h_clients_arrow")
-    con.unregister("h_clients_arrow")
     began = ctx.lap("clients_hash", began)
     duck.run(
         con,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
-from huifang.settings.env import data_dir, database_config, flag
+from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy as _
+
+from huifang.settings.env import data_dir, database_config, flag, integer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir()
@@ -25,6 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "huifang.core",
     "huifang.audit",
     "huifang.accounts",
@@ -35,18 +43,25 @@ INSTALLED_APPS = [
     "huifang.synth",
 ]
 
+# Order matters: OTP after authentication; the audit context before anything that may
+# log a user out; messages before the session checks that leave one; axes last.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "huifang.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "huifang.accounts.middleware.SessionTimeoutMiddleware",
+    "huifang.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "huifang.urls"
@@ -98,14 +113,63 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# --- Sign-in (ASVS V2/V3): lockout, second factor, session limits -------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out username+IP pairs first
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# django-axes: N failures of one username from one IP lock that pair for a cool-off;
+# the same username from another IP still signs in (a guesser elsewhere cannot lock staff out).
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = integer("HUIFANG_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=integer("HUIFANG_LOGIN_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "huifang.accounts.lockout.lockout_response"
+# Logs, attempt rows and the lockout page see a username with ID numbers/mobiles masked.
+AXES_USERNAME_CALLABLE = "huifang.accounts.lockout.client_username"
+AXES_CLIENT_STR_CALLABLE = "huifang.accounts.lockout.client_str"
+AXES_CLIENT_IP_CALLABLE = "huifang.accounts.lockout.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]  # masked in stored POST data
+AXES_COOLOFF_MESSAGE = _("登录失败次数过多，账号已暂时锁定，请稍后再试。")
+AXES_PERMALOCK_MESSAGE = _("登录失败次数过多，账号已锁定，请联系系统管理员。")
+# Reverse proxies in front of huifang whose X-Forwarded-For may be trusted (0 = none).
+HUIFANG_TRUSTED_PROXY_COUNT = integer("HUIFANG_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Second factor (TOTP, django-otp). Each mode sets HUIFANG_REQUIRE_2FA.
+HUIFANG_REQUIRE_2FA = True
+OTP_TOTP_ISSUER = os.environ.get("HUIFANG_OTP_ISSUER", "huifang")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's secret
+
+# Idle and absolute session limits, enforced by accounts.middleware.SessionTimeoutMiddleware.
+HUIFANG_SESSION_IDLE_SECONDS = integer("HUIFANG_SESSION_IDLE_SECONDS", 30 * 60)
+HUIFANG_SESSION_ABSOLUTE_SECONDS = integer("HUIFANG_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = HUIFANG_SESSION_ABSOLUTE_SECONDS  # the cookie never outlives the session
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy in every mode (django-csp 4): only our own scripts and styles,
+# no inline code. htmx is told not to inject its indicator <style> (see base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

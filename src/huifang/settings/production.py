@@ -1,9 +1,12 @@
-"""Production mode: PostgreSQL, secrets from the environment (never generated), TLS headers."""
+"""Production mode: PostgreSQL, secrets from the environment (never generated), TLS headers.
+
+``huifang check --deploy`` reports no issue with these settings (a test proves it).
+"""
 
 import os
 
 from huifang.settings.base import *  # noqa: F403
-from huifang.settings.env import ConfigurationError, secret
+from huifang.settings.env import ConfigurationError, flag, secret
 
 HUIFANG_MODE = "production"
 DEBUG = False
@@ -24,4 +27,11 @@ SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# __Host- cookies: only over HTTPS, for this exact host, never set by a sibling domain.
+SESSION_COOKIE_NAME = "__Host-huifang-session"
+CSRF_COOKIE_NAME = "__Host-huifang-csrftoken"
 HUIFANG_DEMO = False
+# The second factor cannot be switched off in production: saying so is a mistake, not a choice.
+if not flag("HUIFANG_REQUIRE_2FA", True):
+    raise ConfigurationError("HUIFANG_REQUIRE_2FA cannot be switched off in production")
+HUIFANG_REQUIRE_2FA = True

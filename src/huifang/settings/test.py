@@ -22,6 +22,10 @@ if os.environ.get("HUIFANG_TEST_DATABASE") == "postgres":
     )
     DATABASES = {"default": database_config(Path(DATA_DIR))}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # One test database per test process, so that parallel runs never collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("HUIFANG_TEST_PG_DBNAME", f"test_huifang_{os.getpid()}")
+    }
 else:
     # A file, not :memory:, so that subprocesses (crash tests) see the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(DATA_DIR) / "test.sqlite3")}
@@ -33,3 +37,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Two-factor sign-in is off by default here; tests of it use override_settings.
+HUIFANG_REQUIRE_2FA = False

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from huifang.accounts.choices import Role, ScopeKind
+from huifang.accounts.models import User
 from huifang.accounts.services import (
     Grant,
     user_create,
@@ -11,6 +12,7 @@ from huifang.accounts.services import (
     user_ensure,
     user_grants_set,
 )
+from huifang.audit.models import AuditEvent
 from huifang.core.scope import unit_scope
 from huifang.org.choices import Position
 from huifang.org.tests.factories import RegionFactory, StaffFactory, UnitFactory
@@ -87,3 +89,62 @@ def test_a_deactivated_user_sees_nothing(db: None) -> None:
     user.refresh_from_db()
     assert not user.is_active
     assert unit_scope(user) == frozenset()
+
+
+def test_creating_a_user_is_audited_without_the_password(db: None) -> None:
+    unit = UnitFactory(code="A07")
+    staff = StaffFactory(unit=unit, name="回访专员丙")
+    user = user_create(
+        username="agent", password=PASSWORD, staff=staff, grants=[Grant(Role.AGENT, unit=unit)]
+    )
+
+    event = AuditEvent.objects.get(action="user.create")
+
+    assert (event.object_type, event.object_id, event.branch_code) == (
+        "accounts.User",
+        str(user.pk),
+        "A07",
+    )
+    assert event.after["username"] == "agent"
+    assert event.after["grants"] == [[Role.AGENT, ScopeKind.BRANCH, "A07", None]]
+    assert event.after["password_set"] is True
+    assert PASSWORD not in str(event.after)
+    assert user.password not in str(event.after)
+
+
+def test_ensuring_an_existing_user_is_audited_as_an_update(db: None) -> None:
+    user_ensure(username="u", password=PASSWORD, grants=[Grant(Role.COMPLIANCE)])
+    user_deactivate(user=User.objects.get(username="u"))
+
+    user_ensure(username="u", password=PASSWORD, grants=[Grant(Role.ADMIN)])
+
+    event = AuditEvent.objects.get(action="user.update")
+    assert event.before["is_active"] is False
+    assert event.before["grants"] == [[Role.COMPLIANCE, ScopeKind.ALL, None, None]]
+    assert event.after["is_active"] is True
+    assert event.after["grants"] == [[Role.ADMIN, ScopeKind.ALL, None, None]]
+
+
+def test_setting_grants_is_audited_before_and_after(db: None) -> None:
+    unit = UnitFactory(code="B01")
+    user = user_create(username="u", password=PASSWORD, grants=[Grant(Role.AGENT, unit=unit)])
+
+    user_grants_set(user=user, grants=[Grant(Role.REVIEWER, unit=unit)])
+
+    event = AuditEvent.objects.get(action="user.grants")
+    assert event.before == {"grants": [[Role.AGENT, ScopeKind.BRANCH, "B01", None]]}
+    assert event.after == {"grants": [[Role.REVIEWER, ScopeKind.BRANCH, "B01", None]]}
+    assert event.actor == "test"
+
+
+def test_deactivating_a_user_is_audited(db: None) -> None:
+    user = user_create(username="u", password=PASSWORD)
+
+    user_deactivate(user=user)
+
+    event = AuditEvent.objects.get(action="user.deactivate")
+    assert (event.object_id, event.before, event.after) == (
+        str(user.pk),
+        {"is_active": True},
+        {"is_active": False, "sessions_ended": 0},
+    )

@@ -20,6 +20,7 @@ from django.db import transaction
 from huifang.accounts.choices import Role
 from huifang.accounts.models import User
 from huifang.accounts.services import Grant, user_ensure
+from huifang.audit.context import system_context
 from huifang.core import clock
 from huifang.org.choices import MARKETING_SEQUENCE, Position, UnitKind
 from huifang.org.models import Region, Staff, Unit
@@ -76,7 +77,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEFAULT_PASSWORD)
 
     def handle(self, *args: Any, password: str, **options: Any) -> None:
-        with transaction.atomic():
+        with system_context("demo_users"), transaction.atomic():
             rows = [
                 demo_user_ensure(spec, target, staff, password)
                 for spec, target, staff in self.plan()
