@@ -61,7 +61,7 @@ def main() -> None:
         raise SystemExit(f"import failed: {result.errors[:5]}")
     t = result.timings
     archived = sum(v for k, v in result.counts.items() if not k.startswith("written_"))
-    total = sum(t.values())
+    total = sum(v for k, v in t.items() if not k.startswith(" "))
     figures = {
         "database": args.database,
         "clients": clients,

@@ -1,6 +1,7 @@
 """The bulk writer: many rows fast, inside the caller's transaction.
 
-PostgreSQL gets ``COPY … FROM STDIN (FORMAT csv)`` fed by Arrow's C++ CSV writer;
+PostgreSQL gets ``COPY … FROM STDIN`` in the binary format (pgpq encodes Arrow)
+or, for types pgpq does not map to our columns, as CSV from Arrow's C++ writer;
 SQLite gets one ``executemany`` per chunk. The ORM's per-row ``save()`` is never
 used for feeds, classifications or task batches. Input is a ``pyarrow.Table``
 whose column names are the database column names.
@@ -13,6 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import pgpq
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -75,8 +77,34 @@ def _csv_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
+# Arrow types that pgpq encodes into PostgreSQL's binary COPY format as our columns expect.
+_BINARY_SAFE = (pa.types.is_string, pa.types.is_boolean, pa.types.is_int64, pa.types.is_date32)
+
+
+def _binary_ready(table: pa.Table) -> pa.Table | None:
+    """The table with NULL-typed columns as text, or None when a type needs the CSV path."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_null(column.type):
+            column = column.cast(pa.string())
+        if not any(check(column.type) for check in _BINARY_SAFE):
+            return None
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def _pg_copy(cursor: Any, target: str, table: pa.Table) -> None:
+    """COPY in PostgreSQL's binary format (pgpq, about twice as fast), else CSV."""
     columns = ", ".join(_q(c) for c in table.column_names)
+    binary = _binary_ready(table)
+    if binary is not None:
+        encoder = pgpq.ArrowToPostgresBinaryEncoder(binary.schema)
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(encoder.write_header())
+            for batch in binary.to_batches(max_chunksize=CHUNK_ROWS):
+                copy.write(encoder.write_batch(batch))
+            copy.write(encoder.finish())
+        return
     with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
         for part in _chunks(table):
             copy.write(_csv_bytes(part))
