@@ -53,7 +53,9 @@ class Client(models.Model):
         db_constraint=False,
         db_index=False,  # the (branch, open_date) index serves
     )
-    open_date = models.DateField(_("开户日期"), db_index=True)
+    open_date = models.DateField(
+        _("开户日期")
+    )  # (branch, open_date) index; nightly rules use DuckDB
     fund_account = KeyField(_("资金账号"), max_length=32, blank=True, db_index=True)
     id_type = models.CharField(_("证件类型"), max_length=24, choices=IdType.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
@@ -69,6 +71,7 @@ class Client(models.Model):
         null=True,
         blank=True,
         db_constraint=False,
+        db_index=False,  # reverse look-ups run in DuckDB over the archive (DEP-1)
         related_name="introduced_clients",
     )
     broker = models.ForeignKey(
@@ -78,6 +81,7 @@ class Client(models.Model):
         null=True,
         blank=True,
         db_constraint=False,
+        db_index=False,  # reverse look-ups run in DuckDB over the archive (DEP-1)
         related_name="brokered_clients",
     )
     adviser = models.ForeignKey(
