@@ -10,8 +10,9 @@ whose column names are the database column names.
 from __future__ import annotations
 
 import io
+import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pgpq
@@ -93,20 +94,29 @@ def _binary_ready(table: pa.Table) -> pa.Table | None:
     return pa.table(columns, names=table.column_names)
 
 
-def _pg_copy(cursor: Any, target: str, table: pa.Table) -> None:
-    """COPY in PostgreSQL's binary format (pgpq, about twice as fast), else CSV."""
-    columns = ", ".join(_q(c) for c in table.column_names)
-    binary = _binary_ready(table)
+def _pg_copy(cursor: Any, target: str, parts: pa.Table | Iterable[pa.Table]) -> None:
+    """COPY in PostgreSQL's binary format (pgpq, about twice as fast), else CSV.
+
+    ``parts`` may be one table or a stream of tables with the same columns, so a
+    producer (e.g. encryption on other cores) can run while the database ingests.
+    """
+    iterator = iter(_chunks(parts) if isinstance(parts, pa.Table) else parts)
+    first = next(iterator, None)
+    if first is None:
+        return
+    columns = ", ".join(_q(c) for c in first.column_names)
+    binary = _binary_ready(first)
     if binary is not None:
         encoder = pgpq.ArrowToPostgresBinaryEncoder(binary.schema)
         with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(encoder.write_header())
-            for batch in binary.to_batches(max_chunksize=CHUNK_ROWS):
-                copy.write(encoder.write_batch(batch))
+            for part in itertools.chain([binary], map(_binary_ready, iterator)):
+                for batch in part.to_batches(max_chunksize=CHUNK_ROWS):  # type: ignore[union-attr]
+                    copy.write(encoder.write_batch(batch))
             copy.write(encoder.finish())
         return
     with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        for part in _chunks(table):
+        for part in itertools.chain([first], iterator):
             copy.write(_csv_bytes(part))
 
 
@@ -132,33 +142,41 @@ def secondary_indexes(table_name: str, *, using: str = "default") -> list[tuple[
         return [(name, sql) for name, sql in cursor.fetchall()]
 
 
-def insert(table_name: str, rows: pa.Table, *, using: str = "default") -> int:
-    """Insert every row; the keys must be new. Returns the row count.
+def insert(
+    table_name: str,
+    rows: pa.Table | Iterable[pa.Table],
+    *,
+    total: int | None = None,
+    using: str = "default",
+) -> int:
+    """Insert every row (one table, or a stream of tables of ``total`` rows); keys must be new.
 
     A large load into an empty table drops the secondary indexes and builds them
     again afterwards (one sort each instead of millions of index insertions),
-    inside the caller's transaction.
+    inside the caller's transaction. Returns the row count.
     """
-    if rows.num_rows == 0:
+    expected = rows.num_rows if isinstance(rows, pa.Table) else (total or 0)
+    if expected == 0:
         return 0
-    rebuild = rows.num_rows >= REBUILD_FROM and table_is_empty(table_name, using=using)
+    rebuild = expected >= REBUILD_FROM and table_is_empty(table_name, using=using)
     indexes = secondary_indexes(table_name, using=using) if rebuild else []
+    parts = _chunks(rows) if isinstance(rows, pa.Table) else rows
     with connections[using].cursor() as cursor:
         for name, _sql in indexes:
             cursor.execute(f"DROP INDEX {_q(name)}")
         if vendor(using) == "postgresql":
-            _pg_copy(cursor, _q(table_name), rows)
+            _pg_copy(cursor, _q(table_name), parts)
         else:
-            columns = ", ".join(_q(c) for c in rows.column_names)
-            marks = ", ".join("?" * rows.num_columns)
-            sql = f"INSERT INTO {_q(table_name)} ({columns}) VALUES ({marks})"
-            for part in _chunks(_for_sqlite(rows)):
-                _sqlite_executemany(cursor, sql, _rows(part))
+            for part in parts:
+                columns = ", ".join(_q(c) for c in part.column_names)
+                marks = ", ".join("?" * part.num_columns)
+                sql = f"INSERT INTO {_q(table_name)} ({columns}) VALUES ({marks})"
+                _sqlite_executemany(cursor, sql, _rows(_for_sqlite(part)))
         if indexes and vendor(using) == "postgresql":
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         for _name, sql in indexes:
             cursor.execute(sql)
-    return rows.num_rows
+    return expected
 
 
 def upsert(

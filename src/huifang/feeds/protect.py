@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
+import pyarrow as pa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PARALLEL_FROM = 100_000
@@ -74,3 +75,25 @@ def chunked(
 def _call(args: tuple[Callable[..., Any], bytes, list[Any]]) -> Any:
     func, key, part = args
     return func(key, *part)
+
+
+def encrypted_batches(table: pa.Table, *, source: str, target: str) -> Iterator[pa.Table]:
+    """Slices of ``table`` with column ``source`` replaced by its encryption as ``target``.
+
+    The process pool encrypts ahead while the caller consumes (e.g. streams into
+    COPY), so encryption and database ingest use different cores at once.
+    """
+    key = field_key_bytes()
+    slices = [table.slice(start, CHUNK) for start in range(0, table.num_rows, CHUNK)]
+    values = [part.column(source).to_pylist() for part in slices]
+    index = table.column_names.index(source)
+    workers = min(os.cpu_count() or 1, 4)
+    if table.num_rows >= PARALLEL_FROM and workers > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            for part, tokens in zip(
+                slices, pool.map(encrypt_chunk, [key] * len(values), values), strict=True
+            ):
+                yield part.set_column(index, target, pa.array(tokens, pa.string()))
+    else:
+        for part, plain in zip(slices, values, strict=True):
+            yield part.set_column(index, target, pa.array(encrypt_chunk(key, plain), pa.string()))

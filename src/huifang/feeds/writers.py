@@ -323,43 +323,41 @@ def _pii_changes(ctx: WriteContext) -> list[tuple[str, str, str, str]]:
 
 
 def _write_client_rows(ctx: WriteContext) -> None:
+    """New rows streamed into COPY while other cores encrypt; changed rows upserted."""
     con = ctx.con
     began = time.perf_counter()
-    need = duck.table(
-        con,
-        "SELECT client_id, packed FROM feed_rows WHERE is_new OR client_id IN (SELECT client_id FROM changed) "
-        "ORDER BY client_id",
-    )
-    tokens = protect.chunked(
-        protect.encrypt_chunk,
-        protect.field_key_bytes(),
-        [need.column("packed").to_pylist()],
-        flat=True,
-    )
-    began = ctx.lap("clients_encrypt", began)
-    con.register(
-        "enc_arrow",
-        pa.table({"client_id": need.column("client_id"), "pii": pa.array(tokens, pa.string())}),
-    )
     db_cols = ", ".join(f"f.{_ident(c)}" for c in CLIENT_COLUMNS.values())
     select = (
-        f"SELECT {db_cols}, e.pii, f.pii_digest, f.id_number_hash, f.mobile_hash, f.id_number_masked, "
-        "f.mobile_masked, {created} AS created_batch_id, CAST(? AS BIGINT) AS updated_batch_id "
-        "FROM feed_rows f JOIN enc_arrow e USING (client_id) WHERE {where} ORDER BY f.client_id"
+        f"SELECT {db_cols}, f.packed, f.pii_digest, f.id_number_hash, f.mobile_hash, "
+        "f.id_number_masked, f.mobile_masked, {created} AS created_batch_id, "
+        "CAST(? AS BIGINT) AS updated_batch_id FROM feed_rows f WHERE {where} ORDER BY f.client_id"
     )
     new = duck.table(
         con,
         select.format(created="CAST(? AS BIGINT)", where="f.is_new"),
         [ctx.batch_id, ctx.batch_id],
     )
-    began = ctx.lap("clients_select", began)
-    ctx.counts["clients_new"] = bulk.insert("clients_client", new)
-    began = ctx.lap("clients_insert", began)
     changed = duck.table(
-        con, select.format(created="CAST(NULL AS BIGINT)", where="NOT f.is_new"), [ctx.batch_id]
+        con,
+        select.format(
+            created="CAST(NULL AS BIGINT)", where="f.client_id IN (SELECT client_id FROM changed)"
+        ),
+        [ctx.batch_id],
     ).drop_columns(["created_batch_id"])
-    ctx.counts["clients_changed"] = bulk.upsert("clients_client", changed, key=["client_id"])
-    con.unregister("enc_arrow")
+    began = ctx.lap("clients_select", began)
+    ctx.counts["clients_new"] = bulk.insert(
+        "clients_client",
+        protect.encrypted_batches(new, source="packed", target="pii"),
+        total=new.num_rows,
+    )
+    began = ctx.lap("clients_encrypt_insert", began)
+    rows = (
+        pa.concat_tables(protect.encrypted_batches(changed, source="packed", target="pii"))
+        if changed.num_rows
+        else changed
+    )
+    ctx.counts["clients_changed"] = bulk.upsert("clients_client", rows, key=["client_id"])
+    ctx.lap("clients_update", began)
 
 
 def _lit(value: str) -> str:
