@@ -158,7 +158,7 @@ def load(
 
 
 def _select_spec(
-    spec: FileSpec, present: list[str], feed: FeedFile, source: str, line_sql: str
+    spec: FileSpec, present: list[str], feed: FeedFile, source: str, line_sql: str, extra: str = ""
 ) -> str:
     missing = [c for c in spec.required if c not in present]
     if missing:
@@ -172,6 +172,8 @@ def _select_spec(
             )
         else:
             parts.append(f"CAST(NULL AS VARCHAR) AS {_ident(col.name)}")
+    if extra:
+        parts.append(extra)
     return f"CREATE OR REPLACE TABLE raw_{spec.name} AS SELECT {', '.join(parts)} FROM {source}"
 
 
@@ -193,7 +195,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, feed: FeedFile, spec: FileSpec, pa
         f"auto_detect=false, delim=',', quote='\"', escape='\"', columns={columns}, "
         f"store_rejects=true, strict_mode=true))"
     )
-    # Line of row n = n + 1 (header) + embedded newlines in earlier rows: computed once.
+    # Line of row n = n + 1 (header) + line breaks inside quoted fields of earlier rows.
     newline_sql = (
         " + ".join(
             f"coalesce(length({_ident(c)}) - length(replace({_ident(c)}, chr(10), '')), 0)"
@@ -201,11 +203,18 @@ def _load_csv(con: duckdb.DuckDBPyConnection, feed: FeedFile, spec: FileSpec, pa
         )
         or "0"
     )
-    source = (
-        f"(SELECT *, _n + 1 + coalesce(sum({newline_sql}) OVER (ORDER BY _n ROWS BETWEEN UNBOUNDED "
-        f"PRECEDING AND 1 PRECEDING), 0) AS _ln FROM {source})"
-    )
-    duck.run(con, _select_spec(spec, present, feed, source, "CAST(_ln AS BIGINT)"))
+    source = f"(SELECT *, _n + 1 AS _ln, {newline_sql} AS _nl FROM {source})"
+    duck.run(con, _select_spec(spec, present, feed, source, "CAST(_ln AS BIGINT)", extra="_nl"))
+    table = f"raw_{spec.name}"
+    if con.execute(f"SELECT coalesce(max(_nl), 0) FROM {table}").fetchall()[0][0]:
+        # Rare: quoted fields with line breaks shift the lines of every later row.
+        duck.run(
+            con,
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE (_line + coalesce(sum(_nl) OVER "
+            f"(ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS _line) "
+            f"FROM {table}",
+        )
+    duck.run(con, f"ALTER TABLE {table} DROP COLUMN _nl")
     rejects = con.execute(
         "SELECT line, column_name, error_type FROM reject_errors ORDER BY line"
     ).fetchall()

@@ -170,10 +170,11 @@ def row_errors(con: duckdb.DuckDBPyConnection, feed: FeedFile, file_order: int) 
             )
     if spec.key:
         key = ", ".join(_ident(k) for k in spec.key)
+        # Group first (a hash aggregate); lines are looked up only for duplicated keys.
         selects.append(
-            f"SELECT _line, {_lit(spec.key[0])}, 'duplicate key; first at line ' || first_line "
-            f"FROM (SELECT _line, min(_line) OVER (PARTITION BY {key}) AS first_line FROM raw_{spec.name}) "
-            f"WHERE _line <> first_line"
+            f"SELECT r._line, {_lit(spec.key[0])}, 'duplicate key; first at line ' || d.first_line "
+            f"FROM raw_{spec.name} r JOIN (SELECT {key}, min(_line) AS first_line FROM raw_{spec.name} "
+            f"GROUP BY {key} HAVING count(*) > 1) d USING ({key}) WHERE r._line <> d.first_line"
         )
     typed = typed_select(spec)
     for column, predicate, reason in spec.checks:
