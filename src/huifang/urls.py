@@ -8,4 +8,6 @@ urlpatterns = [
     path("", include("huifang.clients.urls")),
     path("feeds/", include("huifang.feeds.urls")),
     path("calendar/", include("huifang.calendars.urls")),
+    path("policy/", include("huifang.policy.urls")),
+    path("", include("huifang.classification.urls")),
 ]

@@ -75,6 +75,83 @@ def changeset_hash(rows: Iterable[Sequence[Any]]) -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
+# --- the same canonical lines, set-wise, for a change set still held as Arrow ------------------
+
+_ESCAPES = (
+    ("\\", "\\\\"),
+    ('"', '\\"'),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+)
+_OTHER_CONTROLS = tuple(chr(c) for c in range(32) if chr(c) not in "\n\r\t\b\f")
+HASH_CHUNK_ROWS = 500_000
+
+
+def _json_cells(column: Any) -> Any:
+    """Each value of an Arrow column as ``json.dumps(_cell(value), ensure_ascii=False)``.
+
+    A column of few distinct values (codes, dates, run ids) is encoded once per value.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return pc.fill_null(pc.cast(column, pa.string()), "null")
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_date(kind)):
+        raise TypeError(f"changeset_hash_arrow: unsupported column type {kind}")
+    if len(column) > 1024:
+        encoded = pc.dictionary_encode(column)
+        if 8 * len(encoded.dictionary) < len(column):
+            cells = pc.take(_json_texts(encoded.dictionary), encoded.indices)
+            return pc.fill_null(cells, "null")
+    return pc.fill_null(_json_texts(column), "null")
+
+
+def _json_texts(column: Any) -> Any:
+    """Text or dates as JSON string literals (nulls stay null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(column, pa.string())
+    # One scan decides whether the rare escapes are needed; quotes are always escaped.
+    rare = bool(pc.any(pc.match_substring_regex(text, "[\\\\\\x00-\\x1f]")).as_py())
+    for raw, escaped in _ESCAPES if rare else _ESCAPES[1:2]:
+        text = pc.replace_substring(text, raw, escaped)
+    if rare:
+        for raw in _OTHER_CONTROLS:
+            text = pc.replace_substring(text, raw, f"\\u{ord(raw):04x}")
+    return pc.binary_join_element_wise('"', text, '"', "")
+
+
+def changeset_hash_arrow(table: Any) -> tuple[str, int]:
+    """``changeset_hash`` of an Arrow table's rows in order, computed set-wise.
+
+    For a writer that inserted exactly these rows (columns in the change set's order,
+    integers, booleans, text and dates only): the same SHA-256 as re-reading them
+    from the database, in a fraction of the time. ``audit verify`` still re-reads.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    digest = hashlib.sha256()
+    for offset in range(0, table.num_rows, HASH_CHUNK_ROWS):
+        part = table.slice(offset, HASH_CHUNK_ROWS)
+        cells = [_json_cells(part.column(i).combine_chunks()) for i in range(part.num_columns)]
+        lines = pc.binary_join_element_wise(
+            "[", pc.binary_join_element_wise(*cells, ","), "]\n", ""
+        )
+        _validity, offsets, data = lines.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int32)[
+            lines.offset : lines.offset + len(lines) + 1
+        ]
+        digest.update(memoryview(data)[int(bounds[0]) : int(bounds[-1])])
+    return digest.hexdigest(), table.num_rows
+
+
 def _cell(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value

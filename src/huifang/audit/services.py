@@ -80,9 +80,15 @@ def audit_record(
     before: Any = None,
     after: Any = None,
     changeset: tuple[str, dict[str, Any]] | None = None,
+    changeset_digest: tuple[str, int] | None = None,
     at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """Append one chained audit row for the current actor; with ``changeset``, hash that set."""
+    """Append one chained audit row for the current actor; with ``changeset``, hash that set.
+
+    A bulk writer that still holds the rows it inserted may pass their
+    ``chain.changeset_hash_arrow`` as ``changeset_digest`` instead of re-reading them
+    (its tests prove both agree; ``audit verify`` always re-reads).
+    """
     actor = current()
     from django.utils import timezone
 
@@ -107,7 +113,7 @@ def audit_record(
         }
         if changeset is not None:
             table, key = changeset
-            sha, rows = chain.changeset_hash(changeset_rows(table, key))
+            sha, rows = changeset_digest or chain.changeset_hash(changeset_rows(table, key))
             fields.update(
                 changeset_table=table,
                 changeset_key=chain.plain(key),

@@ -229,9 +229,15 @@ def client_page(
     status: int = 200,
 ) -> HttpResponse:
     """The client page; with ``revealed`` (a reveal without htmx) the full values once."""
+    from huifang.classification.selectors import client_class_panel
+    from huifang.classification.services import RATING_ROLES, VISIT_ROLES
+
     changes = client_changes(user=request.user, client=client)[:CHANGE_LIMIT]
     context = {
         "client": client,
+        "class_panel": client_class_panel(user=request.user, client=client),
+        "can_rate": user_has_role(request.user, *RATING_ROLES),
+        "can_record_visit": user_has_role(request.user, *VISIT_ROLES),
         "change_rows": [(field_label(change.field), change) for change in changes],
         "change_limit": CHANGE_LIMIT,
         "can_reveal": pii_reveal_allowed(user=request.user, client=client),

@@ -51,6 +51,10 @@ NAV = (
     NavItem("clients:search", _("客户查询"), CLIENT_READERS, "clients:"),
     NavItem("feeds:batches", _("数据导入"), DATA_STEWARDS, "feeds:"),
     NavItem("calendars:index", _("工作日历"), DATA_STEWARDS, "calendars:"),
+    NavItem("policy:index", _("制度规则"), (Role.COMPLIANCE, Role.HQ_SERVICE), "policy:"),
+    NavItem(
+        "classification:branches", _("理财服务人员"), (Role.BRANCH_MANAGER,), "classification:"
+    ),
 )
 ADMIN_SITE_ITEM = NavItem("admin:index", _("系统管理"), None, "admin:")
 

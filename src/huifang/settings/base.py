@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "huifang.clients",
     "huifang.feeds",
     "huifang.synth",
+    "huifang.policy",
+    "huifang.classification",
+    "huifang.callbacks",
 ]
 
 # Order matters: OTP after authentication; the audit context before anything that may

@@ -26,6 +26,13 @@ from django.urls import reverse
 
 from huifang.accounts.choices import Role
 from huifang.accounts.tests.factories import user_with_role
+from huifang.callbacks.tests.factories import plan_for, task_for
+from huifang.classification.tests.factories import (
+    AdviserAssignmentFactory,
+    ClassChangeFactory,
+    ClientClassFactory,
+    YearlyVisitFactory,
+)
 from huifang.clients.selectors import client_changes, client_search
 from huifang.clients.tests.conftest import ID_NUMBER_A, MOBILE_A
 from huifang.clients.tests.factories import (
@@ -53,6 +60,12 @@ BRANCH_A_OBJECTS: dict[str, Callable[[SimpleNamespace], models.Model]] = {
     "clients.ProductPurchase": lambda w: ProductPurchaseFactory(client=w.client_a),
     "clients.MarginEvent": lambda w: MarginEventFactory(client=w.client_a),
     "clients.AccountEvent": lambda w: AccountEventFactory(client=w.client_a),
+    "classification.ClientClass": lambda w: ClientClassFactory(client=w.client_a),
+    "classification.ClassChange": lambda w: ClassChangeFactory(client=w.client_a),
+    "classification.AdviserAssignment": lambda w: AdviserAssignmentFactory(client=w.client_a),
+    "classification.YearlyVisit": lambda w: YearlyVisitFactory(client=w.client_a),
+    "callbacks.Plan": lambda w: plan_for(w.a01),
+    "callbacks.Task": lambda w: task_for(w.client_a),
 }
 # Users of branch B01 or region R2, who must see nothing of branch A01.
 OUTSIDERS: dict[str, Callable[[SimpleNamespace], Any]] = {
@@ -99,6 +112,22 @@ def change_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj
     assert_list_excludes(client_changes(user=user, client=obj.client), obj)
 
 
+def class_detail_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    """Classes, their history, advisers and visits are shown on the client page only (404),
+    and the client's rating and visit actions answer 404 too."""
+    assert_out_of_scope_404(http, user, reverse("clients:detail", args=[obj.client_id]))
+    for name in ("classification:rate", "classification:visit"):
+        assert_out_of_scope_404(http, user, reverse(name, args=[obj.client_id]), method="post")
+
+
+def adviser_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    """The branch's adviser page answers 404 outside the scope."""
+    assert_out_of_scope_404(http, user, reverse("classification:advisers", args=[w.a01.code]))
+    assert_out_of_scope_404(
+        http, user, reverse("classification:advisers", args=[w.a01.code]), method="post"
+    )
+
+
 HTTP_CHECKS: dict[
     tuple[str, str], Callable[[PiiScanningClient, Any, SimpleNamespace, Any], None]
 ] = {
@@ -107,6 +136,11 @@ HTTP_CHECKS: dict[
     ("clients.Client", "search"): client_search_http,
     ("clients.ClientChange", "detail"): change_detail_http,
     ("clients.ClientChange", "list"): change_list_http,
+    ("classification.ClientClass", "detail"): class_detail_http,
+    ("classification.ClassChange", "detail"): class_detail_http,
+    ("classification.AdviserAssignment", "detail"): class_detail_http,
+    ("classification.AdviserAssignment", "list"): adviser_list_http,
+    ("classification.YearlyVisit", "detail"): class_detail_http,
 }
 
 

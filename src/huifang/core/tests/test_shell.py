@@ -21,18 +21,18 @@ from huifang.core import clock
 from huifang.core.context_processors import calendar_banner
 from huifang.core.testing import browser
 
-ALL_ENTRIES = {"首页", "客户查询", "数据导入", "工作日历", "系统管理"}
+ALL_ENTRIES = {"首页", "客户查询", "数据导入", "工作日历", "制度规则", "理财服务人员", "系统管理"}
 NAV_BY_ROLE = {
     Role.AGENT: {"首页", "客户查询"},
     Role.REVIEWER: {"首页", "客户查询"},
     Role.BRANCH_OPS: {"首页", "客户查询"},
     Role.BRANCH_MARKETING: {"首页", "客户查询"},
-    Role.BRANCH_MANAGER: {"首页", "客户查询"},
+    Role.BRANCH_MANAGER: {"首页", "客户查询", "理财服务人员"},
     Role.ADVISER: {"首页", "客户查询"},
     Role.REGIONAL: {"首页", "客户查询"},
-    Role.HQ_SERVICE: {"首页", "客户查询", "数据导入", "工作日历"},
+    Role.HQ_SERVICE: {"首页", "客户查询", "数据导入", "工作日历", "制度规则"},
     Role.DEPARTMENT: {"首页", "客户查询"},
-    Role.COMPLIANCE: {"首页", "客户查询", "数据导入", "工作日历"},
+    Role.COMPLIANCE: {"首页", "客户查询", "数据导入", "工作日历", "制度规则"},
     Role.ADMIN: {"首页", "数据导入", "工作日历"},
 }
 
@@ -72,6 +72,7 @@ def test_the_menu_links_where_it_says(world: SimpleNamespace) -> None:
         "客户查询": reverse("clients:search"),
         "数据导入": reverse("feeds:batches"),
         "工作日历": reverse("calendars:index"),
+        "制度规则": reverse("policy:index"),
     }
 
 

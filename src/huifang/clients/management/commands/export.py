@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from huifang.clients.selectors import EXPORT_COLUMNS, client_export_rows
 
 USAGE = 2
-LATER_KINDS = ("classes", "tasks", "plans")
+LATER_KINDS: tuple[str, ...] = ()
 
 
 def export_clients(stream: TextIO) -> None:
@@ -28,7 +28,40 @@ def export_clients(stream: TextIO) -> None:
     writer.writerows(client_export_rows())
 
 
-EXPORTS: dict[str, Callable[[TextIO], None]] = {"clients": export_clients}
+def export_classes(stream: TextIO) -> None:
+    """The ``classes`` export: each client's class under the primary standard (SPEC §12, CLS-1)."""
+    from huifang.classification.selectors import EXPORT_COLUMNS as CLASS_COLUMNS
+    from huifang.classification.selectors import class_export_rows
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CLASS_COLUMNS)
+    writer.writerows(class_export_rows())
+
+
+def export_tasks(stream: TextIO) -> None:
+    """The ``tasks`` export (SPEC §12)."""
+    from huifang.callbacks.selectors import TASK_COLUMNS, task_export_rows
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(TASK_COLUMNS)
+    writer.writerows(task_export_rows())
+
+
+def export_plans(stream: TextIO) -> None:
+    """The ``plans`` export (SPEC §12)."""
+    from huifang.callbacks.selectors import PLAN_COLUMNS, plan_export_rows
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(PLAN_COLUMNS)
+    writer.writerows(plan_export_rows())
+
+
+EXPORTS: dict[str, Callable[[TextIO], None]] = {
+    "clients": export_clients,
+    "classes": export_classes,
+    "tasks": export_tasks,
+    "plans": export_plans,
+}
 
 
 class Command(BaseCommand):

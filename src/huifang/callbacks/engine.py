@@ -1,0 +1,358 @@
+"""The nightly run's rule step: populations in DuckDB, plans, sampling, merging, the cap.
+
+For one business date, every effective rule of the families this app knows
+(``FAMILIES``) is evaluated in order — 100 % rules before sampled ones (CON-8) —
+against DuckDB tables that carry the state between rules: ``open_t`` (open tasks,
+CON-4), ``capc`` (capped callbacks per client this quarter, CON-3), ``done_keys``
+(purposes already written: a re-run finds nothing new). The results are Arrow
+tables the caller writes in bulk, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from huifang.callbacks import population
+from huifang.callbacks.rules import (
+    Period,
+    due_date,
+    fires_on,
+    period_of,
+    required_count,
+    sample_seed,
+)
+from huifang.core import bulk, duck
+from huifang.policy import kinds
+from huifang.policy.models import PolicyVersion
+
+# SPEC IDs this issue implements (the product, margin and event families come next).
+FAMILIES = {
+    "NEW-1", "NEW-2", "NEW-3", "KEY-1", "CORE-1", "SMALL-1", "STOCK-1",
+    "ABN-1", "ABN-2", "ABN-3", "ABN-4", "DEP-1",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """An effective obligation rule with its typed parameters and when it fires."""
+
+    code: str
+    spec_id: str
+    params: kinds.Obligation
+    cap_exempt: bool
+
+    @property
+    def share(self) -> Decimal:
+        return Decimal(self.params.coverage.share)
+
+    @property
+    def sampled(self) -> bool:
+        return self.share < 1
+
+    @property
+    def firing(self) -> str:
+        """Weekly rankings and week samples fire on the week's last trading day (§12)."""
+        if isinstance(self.params, kinds.TopNCallback) or self.params.deadline.start == "week_end":
+            return "week_end"
+        return "daily"
+
+    @property
+    def period_kind(self) -> str:
+        if self.firing == "week_end":
+            return "week"
+        if self.params.deadline.unit == "period_end":
+            return self.params.deadline.period or "day"
+        return self.params.coverage.period or "day"
+
+
+@dataclass
+class RuleSummary:
+    """One rule's line of the run summary."""
+
+    population: int = 0
+    required: int = 0
+    created: int = 0
+    merged: int = 0
+    cap_exceptions: int = 0
+    skipped_at_cap: int = 0
+    unassigned: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Batch:
+    """What a date's rules produced, ready for the bulk writer."""
+
+    purposes: list[pa.Table] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[pa.Table] = field(default_factory=list)
+    summary: dict[str, RuleSummary] = field(default_factory=dict)
+
+
+def rule_specs(version: PolicyVersion, cap_exempt: set[str]) -> list[RuleSpec]:
+    """The enabled rules of these families, 100 % rules first (CON-8), in policy order."""
+    specs = []
+    for rule in version.rules.filter(enabled=True).order_by("position"):
+        if rule.spec_id not in FAMILIES:
+            continue
+        params = kinds.parse(rule.kind, rule.params)
+        assert isinstance(params, kinds.Obligation)
+        specs.append(
+            RuleSpec(rule.code, rule.spec_id, params, params.cap_exempt or rule.code in cap_exempt)
+        )
+    return sorted(specs, key=lambda s: s.sampled)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
+    rows = con.execute(sql, params or []).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+class Evaluator:
+    """Evaluates the rules of one date in one DuckDB connection."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        root: Path,
+        day: dt.date,
+        version: PolicyVersion,
+        max_per_quarter: int,
+        next_task_id: Callable[[int], int],
+        plans: dict[tuple[str, str, str], dict[str, Any]],
+    ) -> None:
+        self.con, self.root, self.day, self.version = con, root, day, version
+        self.max = max_per_quarter
+        self.next_task_id = next_task_id
+        self.known_plans = plans
+        self.batch = Batch()
+
+    # ---------------------------------------------------------------- one rule
+
+    def evaluate(self, spec: RuleSpec, progress: Callable[[str], None]) -> RuleSummary:
+        summary = self.batch.summary.setdefault(spec.code, RuleSummary())
+        if not fires_on(spec.firing, self.day):
+            progress(f"{spec.code}: does not fire on {self.day}")
+            return summary
+        period = period_of(spec.period_kind, self.day)
+        self._population(spec, period)
+        if spec.sampled:
+            self._draw(spec, period, summary)
+        else:
+            self._full(spec, period, summary)
+        self._merge(spec, period, summary)
+        progress(
+            f"{spec.code} {period.label}: population {summary.population:,}, required {summary.required:,}, "
+            f"created {summary.created:,}, merged {summary.merged:,}"
+        )
+        return summary
+
+    def _population(self, spec: RuleSpec, period: Period) -> None:
+        p, con, day = spec.params, self.con, self.day
+        if isinstance(p, kinds.NewAccountCallback):
+            population.new_accounts(con, spec.code, p, period, day)
+        elif isinstance(p, kinds.AssetThresholdCallback):
+            population.asset_threshold(con, self.root, spec.code, p, period, day)
+        elif isinstance(p, kinds.ClassCallback):
+            population.by_class(con, spec.code, p.classes, None, p.level, period, day)
+        elif isinstance(p, kinds.SmallDormantCallback):
+            population.by_class(
+                con, spec.code, p.small_classes, p.dormant_days, p.level, period, day
+            )
+        elif isinstance(p, kinds.TopNCallback):
+            population.top_n(con, self.root, spec.code, p, period, day)
+        elif isinstance(p, kinds.EventCallback):
+            population.events(con, self.root, spec.code, p, day)
+        elif isinstance(p, kinds.DepartureCallback):
+            population.departures(con, spec.code, p, day)
+        else:  # STOCK-1 needs the list of clients to verify, which no feed carries yet
+            population.empty(con)
+
+    # ---------------------------------------------------------------- plans
+
+    def _plan(self, spec: RuleSpec, period: Period, stratum: str, level: str) -> dict[str, Any]:
+        key = (spec.code, period.label, stratum)
+        plan = self.known_plans.get(key)
+        if plan is None:
+            plan = {
+                "id": None, "rule_code": spec.code, "rule_id": spec.spec_id, "period": period.label,
+                "period_start": period.start, "period_end": period.end, "stratum": stratum,
+                "branch_id": stratum or None, "level": level, "share": spec.share, "population": 0,
+                "required": 0, "sampled": 0, "skipped_at_cap": 0,
+                "seed": sample_seed(self.version.number, spec.code, period.label),
+                "policy_version_id": self.version.pk, "as_of": self.day,
+            }  # fmt: skip
+            self.known_plans[key] = plan
+        plan["as_of"] = self.day
+        if plan not in self.batch.plans:
+            self.batch.plans.append(plan)
+        return plan
+
+    def _full(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
+        """100 % rules: every new member is a purpose."""
+        duck.run(self.con, "DELETE FROM cand WHERE key IN (SELECT key FROM done_keys)")
+        rows = self.con.execute(
+            "SELECT stratum, any_value(level), count(*) FROM cand GROUP BY stratum ORDER BY stratum"
+        ).fetchall()
+        for stratum, level, n in rows:
+            plan = self._plan(spec, period, stratum, level)
+            plan["population"] += n
+            plan["required"] += n
+            plan["sampled"] += n
+            summary.population += n
+            summary.required += n
+        duck.run(self.con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand")
+
+    def _draw(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
+        """CON-7, CON-8: per stratum, draw just enough to keep sampled ≥ ceil(share × population)."""
+        seed = sample_seed(self.version.number, spec.code, period.label)
+        con = self.con
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand LIMIT 0")
+        strata = con.execute("SELECT DISTINCT stratum, level FROM cand ORDER BY stratum").fetchall()
+        entries = []
+        for stratum, level in strata:
+            plan = self._plan(spec, period, stratum, level)
+            self._entries(plan)
+            duck.run(con, "CREATE OR REPLACE TEMP TABLE pool AS "
+                     "SELECT c.*, k.client_id IS NOT NULL AS known, coalesce(k.sampled, FALSE) AS was_sampled, "
+                     "coalesce(capc.n, 0) >= ? AS at_cap, sha256(? || ':' || c.client_id) AS ord "
+                     "FROM cand c LEFT JOIN known_entries k USING (client_id) LEFT JOIN capc USING (client_id) "
+                     "WHERE c.stratum = ?", [self.max, seed, stratum])  # fmt: skip
+            plan["population"] = _count(con, "SELECT count(*) FROM pool")
+            plan["required"] = required_count(spec.share, plan["population"])
+            already = _count(con, "SELECT count(*) FROM pool WHERE was_sampled")
+            need = max(plan["required"] - already, 0)
+            duck.run(con, "INSERT INTO drawn SELECT client_id, branch_code, level, stratum, start, facts, key "
+                     "FROM pool WHERE NOT was_sampled AND NOT at_cap ORDER BY ord LIMIT ?", [need])  # fmt: skip
+            got = _count(con, "SELECT count(*) FROM drawn WHERE stratum = ?", [stratum])
+            skipped = _count(con, "SELECT count(*) FROM pool WHERE NOT was_sampled AND at_cap")
+            plan["sampled"] = already + got
+            plan["skipped_at_cap"] = skipped
+            summary.population += plan["population"]
+            summary.required += plan["required"]
+            summary.skipped_at_cap += skipped
+            entries.append(
+                duck.table(
+                    con,
+                    "SELECT ? AS plan_key, p.client_id, "
+                    "p.at_cap AND NOT p.was_sampled AS skipped_at_cap, "
+                    "p.was_sampled OR d.client_id IS NOT NULL AS sampled, NOT p.known AS new, "
+                    "CASE WHEN NOT p.was_sampled AND d.client_id IS NOT NULL THEN CAST(? AS DATE) END "
+                    "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id)",
+                    [f"{spec.code}|{period.label}|{stratum}", self.day],
+                )  # fmt: skip
+            )
+        self.batch.entries += entries
+        # the sampled key is the plan's period, whatever the member's own key
+        duck.run(
+            con, "UPDATE drawn SET key = ? || ':' || client_id", [f"{spec.code}:{period.label}"]
+        )
+
+    def _entries(self, plan: dict[str, Any]) -> None:
+        """``known_entries``: the plan's stored members (client_id, sampled)."""
+        from huifang.callbacks.models import PlanEntry
+
+        if plan["id"] is None:
+            table = pa.table(
+                {"client_id": pa.array([], pa.string()), "sampled": pa.array([], pa.bool_())}
+            )
+        else:
+            table = bulk.fetch(
+                f'SELECT client_id, sampled FROM "{PlanEntry._meta.db_table}" WHERE plan_id = %s',
+                [plan["id"]], names=["client_id", "sampled"],
+            )  # fmt: skip
+        self.con.register("known_entries_arrow", table)
+        duck.run(
+            self.con,
+            "CREATE OR REPLACE TEMP TABLE known_entries AS SELECT * FROM known_entries_arrow",
+        )
+        self.con.unregister("known_entries_arrow")
+
+    # ---------------------------------------------------------------- tasks
+
+    def _merge(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
+        """CON-4 one open task per (client, level, kind); CON-3 the cap for new capped tasks."""
+        con, p = self.con, spec.params
+        starts = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT start FROM drawn WHERE start IS NOT NULL"
+            ).fetchall()
+        ]
+        dues = {s: due_date(unit=p.deadline.unit, count=p.deadline.count, start=s, period_end=period.end)
+                for s in starts}  # fmt: skip
+        con.register("dues_arrow", pa.table({"start": pa.array(list(dues), pa.date32()),
+                                             "due": pa.array(list(dues.values()), pa.date32())}))  # fmt: skip
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE purp AS SELECT d.*, coalesce(u.due, CAST(? AS DATE)) AS due "
+                 "FROM drawn d LEFT JOIN dues_arrow u USING (start)", [period.end])  # fmt: skip
+        con.unregister("dues_arrow")
+        kind = p.kind
+        duck.run(
+            con,
+            """
+            CREATE OR REPLACE TEMP TABLE grp AS
+            SELECT g.client_id, g.level, g.branch_code, g.due, o.task_id, o.counts,
+                   coalesce(capc.n, 0) AS n
+            FROM (SELECT client_id, level, any_value(branch_code) AS branch_code, min(due) AS due
+                  FROM purp GROUP BY client_id, level) g
+            LEFT JOIN open_t o ON o.client_id = g.client_id AND o.level = g.level AND o.kind = ?
+            LEFT JOIN capc ON capc.client_id = g.client_id""",
+            [kind],
+        )
+        fresh = _count(con, "SELECT count(*) FROM grp WHERE task_id IS NULL")
+        first = self.next_task_id(fresh)
+        capped = not spec.cap_exempt
+        reason = f"{spec.spec_id}: 季度回访已达 {self.max} 次上限且无可合并的未完成任务 (CON-3)"
+        duck.run(con, """
+            INSERT INTO open_t
+            SELECT ? + row_number() OVER (ORDER BY client_id, level) - 1, client_id, level, ?, branch_code, due,
+                   ? AS counts, ? AND n >= ? AS cap_exception, CASE WHEN ? AND n >= ? THEN ? ELSE '' END,
+                   TRUE AS new, TRUE AS changed
+            FROM grp WHERE task_id IS NULL""",
+            [first, kind, capped, capped, self.max, capped, self.max, reason])  # fmt: skip
+        summary.created += fresh
+        summary.merged += _count(con, "SELECT count(*) FROM grp WHERE task_id IS NOT NULL")
+        summary.cap_exceptions += _count(
+            con,
+            "SELECT count(*) FROM open_t o JOIN grp g ON o.client_id = g.client_id AND o.level = g.level "
+            "AND o.kind = ? WHERE g.task_id IS NULL AND o.cap_exception",
+            [kind],
+        )
+        # merged: the earlier due date wins; a capped purpose makes an uncapped contact count (below the cap)
+        duck.run(
+            con,
+            """
+            UPDATE open_t SET due = least(open_t.due, g.due),
+                   counts = open_t.counts OR (? AND g.n < ?), changed = TRUE
+            FROM grp g WHERE g.task_id = open_t.task_id""",
+            [capped, self.max],
+        )
+        duck.run(
+            con,
+            """
+            INSERT INTO capc SELECT client_id, 0 FROM grp
+            WHERE client_id NOT IN (SELECT client_id FROM capc)""",
+        )
+        if capped:
+            duck.run(con, """
+                UPDATE capc SET n = capc.n + 1 FROM grp g
+                WHERE g.client_id = capc.client_id AND (g.task_id IS NULL OR (NOT g.counts AND g.n < ?))""",
+                [self.max])  # fmt: skip
+        purposes = duck.table(con, """
+            SELECT o.task_id, p.key, ? AS rule_code, ? AS rule_id, p.stratum, ? AS period,
+                   CAST(? AS DATE) AS business_date, p.due AS due_date, ? AS cap_exempt, p.facts
+            FROM purp p JOIN open_t o ON o.client_id = p.client_id AND o.level = p.level AND o.kind = ?""",
+            [spec.code, spec.spec_id, period.label, self.day, spec.cap_exempt, kind])  # fmt: skip
+        self.batch.purposes.append(purposes)
+        duck.run(con, "INSERT INTO done_keys SELECT key FROM purp")

@@ -1,0 +1,263 @@
+"""Populations of the callback rules, evaluated in DuckDB over the Parquet archive (SPEC §4).
+
+Each family writes the temp table ``cand`` (client_id, branch_code, level, stratum,
+start, facts, key): one row per obligation found on the business date. ``facts`` is
+the JSON of what triggered it (opening, ranking and amount, event, departed staff);
+``key`` makes a purpose unique, so a re-run of the date finds nothing new. Values a
+rule supplies go in as ``?`` parameters; only archive file names are literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from huifang.callbacks.rules import Period
+from huifang.core import duck
+from huifang.policy import kinds
+
+PART = "part-0.parquet"
+CAND = (
+    "client_id VARCHAR, branch_code VARCHAR, level VARCHAR, stratum VARCHAR, start DATE, "
+    "facts VARCHAR, key VARCHAR"
+)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def partitions(root: Path, name: str, start: dt.date | None, end: dt.date) -> list[Path]:
+    """The archived files of ``name`` dated within [start, end], oldest first."""
+    folder = root / name
+    found = []
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.name.startswith("date=") and (child / PART).is_file():
+                day = dt.date.fromisoformat(child.name[5:])
+                if (start is None or day >= start) and day <= end:
+                    found.append((day, child / PART))
+    return [path for _, path in sorted(found)]
+
+
+def scan(paths: Sequence[Path]) -> str:
+    files = ", ".join(_lit(str(p)) for p in paths)
+    return (
+        f"read_parquet([{files}], hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'date': DATE})"
+    )
+
+
+def load_state(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> None:
+    """``cl``: each client's latest archived row up to ``day`` (open accounts only); ``st``: staff."""
+    clients = partitions(root, "clients", None, day)
+    if clients:
+        duck.run(con, f"""
+            CREATE OR REPLACE TEMP TABLE cl AS
+            SELECT client_id, branch_code, CAST(open_date AS DATE) AS open_date,
+                   CAST(introducer_staff_id AS VARCHAR) AS introducer_staff_id,
+                   CAST(broker_staff_id AS VARCHAR) AS broker_staff_id,
+                   CAST(adviser_staff_id AS VARCHAR) AS adviser_staff_id,
+                   CAST(last_trade_date AS DATE) AS last_trade_date
+            FROM {scan(clients)}
+            QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC, source_line DESC) = 1
+                AND coalesce(status, 'normal') <> 'closed'
+                AND (close_date IS NULL OR CAST(close_date AS DATE) > ?)""", [day])  # fmt: skip
+    else:
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE cl (client_id VARCHAR, branch_code VARCHAR, "
+                 "open_date DATE, introducer_staff_id VARCHAR, broker_staff_id VARCHAR, "
+                 "adviser_staff_id VARCHAR, last_trade_date DATE)")  # fmt: skip
+    staff = partitions(root, "staff", None, day)
+    if staff:
+        duck.run(con, f"""
+            CREATE OR REPLACE TEMP TABLE st AS
+            SELECT staff_id, branch_code, position, CAST(leave_date AS DATE) AS leave_date
+            FROM {scan(staff)}
+            QUALIFY row_number() OVER (PARTITION BY staff_id ORDER BY "date" DESC, source_line DESC) = 1""")  # fmt: skip
+    else:
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE st (staff_id VARCHAR, branch_code VARCHAR, "
+                 "position VARCHAR, leave_date DATE)")  # fmt: skip
+
+
+def _cand(con: duckdb.DuckDBPyConnection, select: str, params: Sequence[Any] = ()) -> None:
+    empty(con)
+    duck.run(con, f"INSERT INTO cand {select}", list(params))
+
+
+def empty(con: duckdb.DuckDBPyConnection) -> None:
+    duck.run(con, f"CREATE OR REPLACE TEMP TABLE cand ({CAND})")
+
+
+def new_accounts(
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    p: kinds.NewAccountCallback,
+    period: Period,
+    day: dt.date,
+) -> None:
+    """NEW-1..3: accounts opened in the period up to ``day`` (NEW-1: the last 31 days), by introducer."""
+    start = day - dt.timedelta(days=31) if period.kind == "day" else period.start
+    broker = (
+        "(cl.broker_staff_id IS NOT NULL OR coalesce(cl.introducer_staff_id IN "
+        "(SELECT staff_id FROM st WHERE position = 'broker'), FALSE))"
+    )
+    who = {"broker": broker, "not_broker": f"NOT {broker}", "any": "TRUE"}[p.introduced_by]
+    company = p.level == "company"
+    week_end = p.deadline.start == "week_end"
+    params: list[Any] = ["company" if company else "branch"]
+    start_sql = "open_date"
+    if week_end:
+        start_sql = "CAST(? AS DATE)"
+        params.append(period.end)
+    _cand(con, f"""
+        SELECT client_id, branch_code, ? AS level, {"''" if company else "branch_code"} AS stratum,
+               {start_sql} AS start,
+               json_object('open_date', open_date, 'introducer', introducer_staff_id,
+                           'broker', broker_staff_id)::VARCHAR AS facts,
+               ? || ':' || client_id AS key
+        FROM cl WHERE open_date BETWEEN ? AND ? AND {who}""",
+        [params[0], *params[1:], _key(code, period), start, day])  # fmt: skip
+
+
+def _key(code: str, period: Period) -> str:
+    """Sampled and periodic rules key by period; event rules by the event alone."""
+    return code if period.kind == "day" else f"{code}:{period.label}"
+
+
+def asset_threshold(
+    con: duckdb.DuckDBPyConnection, root: Path, code: str, p: kinds.AssetThresholdCallback,
+    period: Period, day: dt.date,
+) -> None:  # fmt: skip
+    """KEY-1: clients whose latest assets snapshot up to ``day`` is at or above the threshold."""
+    files = partitions(root, "assets", None, day)
+    if not files:
+        return empty(con)
+    _cand(con, f"""
+        WITH a AS (SELECT client_id, total_assets, "date" AS assets_date FROM {scan(files)}
+                   QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC) = 1)
+        SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if p.level == "company" else "cl.branch_code"},
+               CAST(? AS DATE), json_object('assets', a.total_assets, 'assets_date', a.assets_date)::VARCHAR,
+               ? || ':' || cl.client_id
+        FROM cl JOIN a USING (client_id) WHERE a.total_assets >= ?""",
+        [_level(p.level), day, f"{code}:{period.label}", p.min_assets])  # fmt: skip
+
+
+def _level(level: str) -> str:
+    return "company" if level == "company" else "branch"
+
+
+def by_class(
+    con: duckdb.DuckDBPyConnection, code: str, classes: Sequence[str], dormant_days: int | None,
+    level: str, period: Period, day: dt.date,
+) -> None:  # fmt: skip
+    """CORE-1 (classes) and SMALL-1 (classes or dormant) over ``klass`` (the stored classes)."""
+    dormant = "FALSE"
+    params: list[Any] = [_level(level), day]
+    if dormant_days is not None:
+        cutoff = day - dt.timedelta(days=dormant_days)
+        dormant = "coalesce(cl.last_trade_date <= ?, cl.open_date <= ?)"
+        params += [cutoff, cutoff]
+    _cand(con, f"""
+        SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if level == "company" else "cl.branch_code"},
+               CAST(? AS DATE),
+               json_object('class', k.class_code, 'last_trade_date', cl.last_trade_date)::VARCHAR,
+               ? || ':' || cl.client_id
+        FROM cl LEFT JOIN klass k USING (client_id)
+        WHERE list_contains(?, k.class_code) OR {dormant}""",
+        [params[0], params[1], f"{code}:{period.label}", list(classes), *params[2:]])  # fmt: skip
+
+
+def top_n(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    code: str,
+    p: kinds.TopNCallback,
+    period: Period,
+    day: dt.date,
+) -> None:
+    """ABN-1..3: the week's top N company-wide and per branch by inflow, outflow or trading."""
+    measures: list[tuple[str, str, str]] = []  # (name, file, expression)
+    if p.ranking in ("inflow", "outflow"):
+        kinds_in = ("deposit", "custody_in", "designate_in")
+        kinds_out = ("withdraw", "custody_out", "designate_out")
+        chosen = kinds_in if p.ranking == "inflow" else kinds_out
+        measures.append(
+            (p.ranking, "flows", f"CASE WHEN kind IN {chosen!r} THEN amount ELSE 0 END")
+        )
+    else:
+        measures.append(("traded", "trades", "trade_amount - coalesce(warrant_amount, 0)"))
+        if p.rank_warrants_separately:
+            measures.append(("warrant", "trades", "coalesce(warrant_amount, 0)"))
+    parts = []
+    params: list[Any] = []
+    for name, file, expression in measures:
+        files = partitions(root, file, period.start, day)
+        if not files:
+            continue
+        sums = (
+            f"SELECT client_id, sum({expression}) AS amount FROM {scan(files)} GROUP BY client_id"
+        )
+        for level, top, stratum in (
+            ("company", p.top_company, "''"),
+            ("branch", p.top_branch, "cl.branch_code"),
+        ):
+            if top <= 0:
+                continue
+            parts.append(f"""
+                SELECT * FROM (
+                  WITH ranked AS (
+                    SELECT cl.client_id, cl.branch_code, {stratum} AS stratum, s.amount,
+                           row_number() OVER (PARTITION BY {stratum} ORDER BY s.amount DESC, cl.client_id) AS rank
+                    FROM ({sums}) s JOIN cl USING (client_id) WHERE s.amount > 0)
+                  SELECT client_id, branch_code, '{level}' AS level, stratum, CAST(? AS DATE) AS start,
+                         json_object('ranking', '{name}', 'rank', rank, 'amount', amount,
+                                     'stratum', CASE WHEN stratum = '' THEN 'company' ELSE stratum END)::VARCHAR
+                           AS facts,
+                         ? || ':{name}:{level}:' || client_id AS key
+                  FROM ranked WHERE rank <= ?)""")
+            params += [day, f"{code}:{period.label}", top]
+    if not parts:
+        return empty(con)
+    _cand(con, " UNION ALL ".join(f"({part})" for part in parts), params)
+
+
+def events(
+    con: duckdb.DuckDBPyConnection, root: Path, code: str, p: kinds.EventCallback, day: dt.date
+) -> None:
+    """ABN-4: the business date's events of the listed types (``abnormal_trade``)."""
+    parts, params = [], []
+    for source in ("margin_events", "account_events"):
+        files = partitions(root, source, day, day) if source in p.sources else []
+        if files:
+            parts.append(f"""
+                SELECT cl.client_id, cl.branch_code, ? AS level,
+                       {"''" if p.level == "company" else "cl.branch_code"} AS stratum, CAST(? AS DATE) AS start,
+                       json_object('event_id', e.event_id, 'event_type', e.event_type, 'source', ?)::VARCHAR,
+                       ? || ':' || e.event_id
+                FROM {scan(files)} e JOIN cl USING (client_id) WHERE list_contains(?, e.event_type)""")
+            params += [_level(p.level), day, source, code, list(p.event_types)]
+    if not parts:
+        return empty(con)
+    _cand(con, " UNION ALL ".join(parts), params)
+
+
+def departures(
+    con: duckdb.DuckDBPyConnection, code: str, p: kinds.DepartureCallback, day: dt.date
+) -> None:
+    """DEP-1: clients introduced, brokered or served by staff who left on or before ``day``."""
+    _cand(con, f"""
+        SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if p.level == "company" else "cl.branch_code"},
+               st.leave_date,
+               json_object('staff_id', st.staff_id, 'leave_date', st.leave_date,
+                           'relation', CASE WHEN cl.introducer_staff_id = st.staff_id THEN 'introducer'
+                                            WHEN cl.broker_staff_id = st.staff_id THEN 'broker'
+                                            ELSE 'adviser' END)::VARCHAR,
+               ? || ':' || st.staff_id || ':' || cl.client_id
+        FROM st JOIN cl ON st.staff_id IN (cl.introducer_staff_id, cl.broker_staff_id, cl.adviser_staff_id)
+        WHERE st.leave_date IS NOT NULL AND st.leave_date <= ? AND st.leave_date >= ?
+        QUALIFY row_number() OVER (PARTITION BY st.staff_id, cl.client_id ORDER BY st.staff_id) = 1""",
+        [_level(p.level), code, day, day - dt.timedelta(days=62)])  # fmt: skip

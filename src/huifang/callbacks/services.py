@@ -1,0 +1,506 @@
+"""Every state change of callbacks: the nightly run and the assignment (SPEC §4, §12, CON-1..8).
+
+``task_assign`` is the one way a task gets an agent, whoever calls it (nightly run,
+UI, later API and bulk): it refuses recusal (CON-1) and independence (CON-2)
+conflicts and the wrong unit (CON-6), and stores the recusal proof — the relations
+checked and found absent — in the task's append-only history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q
+
+from huifang.audit.services import audit_record
+from huifang.calendars.service import require_years
+from huifang.callbacks import population
+from huifang.callbacks.choices import (
+    OPEN_STATUSES,
+    Level,
+    RunStatus,
+    TaskEventKind,
+    TaskKind,
+    TaskStatus,
+)
+from huifang.callbacks.engine import Evaluator, RuleSummary, rule_specs
+from huifang.callbacks.models import NightlyRun, Plan, PlanEntry, Purpose, Task, TaskEvent
+from huifang.callbacks.rules import (
+    Relations,
+    independence_conflicts,
+    least_loaded,
+    quarter_label,
+    recusal_conflicts,
+)
+from huifang.clients.models import Client
+from huifang.core import bulk, clock, duck
+from huifang.org.choices import Position, UnitKind
+from huifang.org.models import Staff
+from huifang.policy import kinds
+from huifang.policy.models import PolicyVersion
+from huifang.policy.selectors import rule_params, version_in_force
+
+LOCK = 0x63616C6C  # "call": one nightly run writes at a time
+Progress = Callable[[str], None]
+
+
+class AssignmentRefused(ValueError):
+    """The agent may not hold this task (CON-1, CON-2, CON-6); ``reasons`` say why."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
+
+
+class RunOutOfOrder(RuntimeError):
+    """§12: dates run in non-decreasing order."""
+
+
+# ---------------------------------------------------------------- constraints
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """CON-1, CON-2, CON-3 of the version in force."""
+
+    version: PolicyVersion
+    recusal: kinds.Recusal
+    independence: kinds.Independence
+    cap: kinds.QuarterlyCap
+
+    @classmethod
+    def of(cls, version: PolicyVersion) -> Constraints:
+        recusal = rule_params(version, "CON-1") or kinds.Recusal(
+            relations=["introducer", "broker", "adviser"]
+        )
+        independence = rule_params(version, "CON-2") or kinds.Independence(
+            barred_positions=["marketing", "broker", "adviser"],
+            barred_for_broker_clients=["marketing", "broker", "adviser", "service"],
+        )
+        cap = rule_params(version, "CON-3") or kinds.QuarterlyCap(max_per_quarter=2)
+        assert isinstance(recusal, kinds.Recusal) and isinstance(independence, kinds.Independence)
+        assert isinstance(cap, kinds.QuarterlyCap)
+        return cls(version, recusal, independence, cap)
+
+
+@dataclass(frozen=True)
+class StaffFacts:
+    staff_id: str
+    unit_id: str
+    unit_kind: str
+    position: str
+    client_id: str | None
+    leave_date: dt.date | None
+
+
+def assignment_problems(
+    *,
+    task: Task | dict[str, Any],
+    staff: StaffFacts,
+    rel: Relations,
+    rules: Constraints,
+    on: dt.date,
+) -> tuple[list[str], dict[str, Any]]:
+    """Why ``staff`` may not hold the task (empty: he may), and the proof of what was checked."""
+    get = task.get if isinstance(task, dict) else lambda name: getattr(task, name)
+    level, kind, branch = str(get("level")), str(get("kind")), str(get("branch_id"))
+    problems = [f"CON-1 recusal: {r}" for r in recusal_conflicts(
+        rel, staff_id=staff.staff_id, staff_client_id=staff.client_id, relations=rules.recusal.relations)]  # fmt: skip
+    problems += [f"CON-2 independence: {r}" for r in independence_conflicts(
+        position=staff.position, kind=kind, broker_client=rel.broker_client,
+        barred=rules.independence.barred_positions,
+        barred_for_broker_clients=rules.independence.barred_for_broker_clients)]  # fmt: skip
+    wanted = Position.SERVICE if kind == TaskKind.SERVICE else Position.AGENT
+    if staff.position != wanted:
+        problems.append(f"pool: position {staff.position}, needs {wanted}")
+    if level == Level.COMPANY and staff.unit_kind != UnitKind.CALL_CENTER:
+        problems.append(f"CON-6: company task, {staff.unit_id} is not the call center")
+    if level == Level.BRANCH and staff.unit_id != branch:
+        problems.append(f"CON-6: branch task of {branch}, staff of {staff.unit_id}")
+    if staff.leave_date is not None and staff.leave_date <= on:
+        problems.append(f"staff left on {staff.leave_date}")
+    proof = {
+        "staff_id": staff.staff_id,
+        "position": staff.position,
+        "unit": staff.unit_id,
+        "relations_checked": {name: getattr(rel, name) for name in rules.recusal.relations},
+        "staff_is_client": staff.client_id,
+        "broker_client": rel.broker_client,
+        "barred_positions": list(rules.independence.barred_positions),
+        "barred_for_broker_clients": list(rules.independence.barred_for_broker_clients),
+        "found": problems,
+        "policy_version": rules.version.number,
+    }
+    return problems, proof
+
+
+def _staff_facts(staff: Staff) -> StaffFacts:
+    return StaffFacts(staff.pk, staff.unit_id, staff.unit.unit_kind, staff.position, staff.client_id,
+                      staff.leave_date)  # fmt: skip
+
+
+def _relations(client: Client) -> Relations:
+    return Relations(client.pk, client.introducer_id, client.broker_id, client.adviser_id)
+
+
+def task_assign(*, task: Task, agent: Staff, actor: str) -> TaskEvent:
+    """Assign ``task`` to ``agent`` after the CON-1/CON-2/CON-6 checks; stores the recusal proof."""
+    day = clock.today()
+    rules = Constraints.of(version_in_force(on=day))
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        problems, proof = assignment_problems(
+            task=task, staff=_staff_facts(agent), rel=_relations(task.client), rules=rules, on=day
+        )
+        if problems:
+            raise AssignmentRefused(problems)
+        before = {"assignee": task.assignee_id, "status": task.status}
+        Task.objects.filter(pk=task.pk).update(
+            assignee=agent, status=TaskStatus.ASSIGNED, unassigned_reason=""
+        )
+        event = TaskEvent.objects.create(
+            task=task, event=TaskEventKind.ASSIGNED, staff=agent, detail=json.dumps(proof, ensure_ascii=False),
+            business_date=day, at=clock.now(), actor=actor,
+        )  # fmt: skip
+        audit_record(
+            action="callbacks.task_assign", object_type="callbacks.Task", object_id=str(task.pk),
+            branch_code=task.branch_id, before=before,
+            after={"assignee": agent.pk, "status": TaskStatus.ASSIGNED, "proof": proof},
+        )  # fmt: skip
+    return event
+
+
+# ---------------------------------------------------------------- the nightly run
+
+
+@dataclass
+class RunOutcome:
+    run: NightlyRun | None
+    summary: dict[str, dict[str, int]] = field(default_factory=dict)
+    already: bool = False
+
+
+def required_years(day: dt.date) -> list[int]:
+    """Deadlines reach up to ~10 working days (and the week's end + 7) past the date."""
+    return sorted({day.year, (day + dt.timedelta(days=45)).year})
+
+
+def nightly_run(*, day: dt.date, actor: str, progress: Progress = lambda _m: None) -> RunOutcome:
+    """Rules, plans, tasks and assignment for ``day`` (§12); idempotent, all or nothing."""
+    require_years(required_years(day))
+    version = version_in_force(on=day)
+    done = NightlyRun.objects.filter(business_date=day, status=RunStatus.DONE).first()
+    if done is not None:
+        progress(f"{day}: already run (run {done.pk}); nothing to do")
+        return RunOutcome(done, done.summary, already=True)
+    later = NightlyRun.objects.filter(business_date__gt=day).order_by("-business_date").first()
+    if later is not None:
+        raise RunOutOfOrder(
+            f"{day} is before {later.business_date}, already run: dates run in order (§12)"
+        )
+    rules = Constraints.of(version)
+    scratch = Path(settings.DATA_DIR) / "tmp" / "callbacks"
+    scratch.mkdir(parents=True, exist_ok=True)
+    con = duck.connect(scratch)
+    try:
+        with transaction.atomic():
+            _lock()
+            run = NightlyRun.objects.create(
+                business_date=day,
+                status=RunStatus.RUNNING,
+                policy_version=version,
+                started_at=clock.now(),
+            )
+            summary = _evaluate(con, run, rules, progress)
+            summary_assign = _assign_all(run, rules, progress)
+            for code, n in summary_assign.items():
+                summary.setdefault(code, RuleSummary()).unassigned += n
+            out = {code: s.as_dict() for code, s in summary.items()}
+            NightlyRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.DONE, finished_at=clock.now(), summary=out
+            )
+            audit_record(
+                action="callbacks.nightly_run", object_type="callbacks.NightlyRun", object_id=str(run.pk),
+                after={"business_date": day, "policy_version": version.number, "summary": out},
+                changeset=("callbacks.TaskEvent", {"run_id": run.pk}),
+            )  # fmt: skip
+    finally:
+        con.close()
+    run.refresh_from_db()
+    return RunOutcome(run, out)
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
+
+
+def _evaluate(
+    con: Any, run: NightlyRun, rules: Constraints, progress: Progress
+) -> dict[str, RuleSummary]:
+    day = run.business_date
+    quarter = quarter_label(day)
+    population.load_state(con, Path(settings.ARCHIVE_DIR), day)
+    _state_tables(con, quarter)
+    specs = rule_specs(rules.version, set(rules.cap.exempt_rules))
+    plans: dict[tuple[str, str, str], dict[str, Any]] = {(p["rule_code"], p["period"], p["stratum"]): dict(p) for p in Plan.objects.filter(
+        as_of__gte=day - dt.timedelta(days=400)).values()}  # fmt: skip
+    evaluator = Evaluator(
+        con, root=Path(settings.ARCHIVE_DIR), day=day, version=rules.version,
+        max_per_quarter=rules.cap.max_per_quarter, next_task_id=_reserve_task_ids, plans=plans,
+    )  # fmt: skip
+    for spec in specs:
+        evaluator.evaluate(spec, progress)
+    _write(con, run, evaluator, quarter)
+    return evaluator.batch.summary
+
+
+def _state_tables(con: Any, quarter: str) -> None:
+    """``open_t``, ``capc``, ``done_keys``, ``klass`` from the database, as Arrow."""
+    task = Task._meta.db_table
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    open_tasks = bulk.fetch(
+        f'SELECT id, client_id, level, kind, branch_id, due_date, counts_to_cap FROM "{task}" '
+        f"WHERE status IN ({statuses})",
+        names=["task_id", "client_id", "level", "kind", "branch_code", "due", "counts"],
+    )
+    caps = bulk.fetch(
+        f'SELECT client_id, count(*) FROM "{task}" WHERE quarter = %s AND counts_to_cap GROUP BY client_id',
+        [quarter], names=["client_id", "n"],
+    )  # fmt: skip
+    keys = bulk.fetch(f'SELECT key FROM "{Purpose._meta.db_table}"', names=["key"])
+    classes = bulk.fetch(
+        "SELECT client_id, class_code FROM classification_clientclass WHERE scheme = %s",
+        ["CLS-1"], names=["client_id", "class_code"],
+    )  # fmt: skip
+    for name, table, schema in (
+        ("open_t", open_tasks, "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, "
+         "branch_code VARCHAR, due DATE, counts BOOLEAN, cap_exception BOOLEAN, cap_reason VARCHAR, "
+         "new BOOLEAN, changed BOOLEAN"),
+        ("capc", caps, "client_id VARCHAR, n BIGINT"),
+        ("done_keys", keys, "key VARCHAR"),
+        ("klass", classes, "client_id VARCHAR, class_code VARCHAR"),
+    ):  # fmt: skip
+        duck.run(con, f"CREATE OR REPLACE TEMP TABLE {name} ({schema})")
+        if table.num_rows:
+            con.register("state_arrow", table)
+            cols = ", ".join(table.column_names)
+            duck.run(con, f"INSERT INTO {name} ({cols}) SELECT {cols} FROM state_arrow")
+            con.unregister("state_arrow")
+    duck.run(
+        con,
+        "UPDATE open_t SET cap_exception = FALSE, cap_reason = '', new = FALSE, changed = FALSE",
+    )
+
+
+def _reserve_task_ids(n: int) -> int:
+    return _reserve_ids(Task._meta.db_table, n)
+
+
+def _reserve_ids(table: str, n: int) -> int:
+    """The first of ``n`` consecutive ids for rows written with explicit ids (under ``LOCK``)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            cursor.execute("SELECT nextval(%s)", [sequence])
+            first = int(cursor.fetchone()[0])
+            if n > 1:
+                cursor.execute("SELECT setval(%s, %s)", [sequence, first + n - 1])
+            return first
+        cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
+        top = int(cursor.fetchone()[0])
+        cursor.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+        first = max(top, int(cursor.fetchone()[0])) + 1
+        if n:  # keep SQLite's own counter past the reserved range
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + n - 1, table]
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
+                    [table, first + n - 1],
+                )
+        return first
+
+
+def _executemany(sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
+    """Plans, entries, tasks, purposes and their events, through the bulk writer."""
+    day, batch = run.business_date, ev.batch
+    new_plans = [p for p in batch.plans if p["id"] is None]
+    first = _reserve_ids(Plan._meta.db_table, len(new_plans))
+    for offset, plan in enumerate(new_plans):
+        plan["id"] = first + offset
+    plan_cols = ["id", "rule_code", "rule_id", "period", "period_start", "period_end", "stratum", "branch_id",
+                 "level", "population", "required", "sampled", "skipped_at_cap", "seed", "policy_version_id",
+                 "as_of"]  # fmt: skip
+    if new_plans:
+        counts = {"population", "required", "sampled", "skipped_at_cap"}
+        table = pa.table({c: pa.array([p[c] for p in new_plans], pa.int32() if c in counts else None)
+                          for c in plan_cols})  # fmt: skip
+        table = table.append_column("share", pa.array([str(p["share"]) for p in new_plans]))
+        bulk.insert(Plan._meta.db_table, table)
+    _executemany(
+        f'UPDATE "{Plan._meta.db_table}" SET population = %s, required = %s, sampled = %s, '
+        "skipped_at_cap = %s, as_of = %s WHERE id = %s",
+        [(p["population"], p["required"], p["sampled"], p["skipped_at_cap"], p["as_of"], p["id"])
+         for p in batch.plans if p not in new_plans],
+    )  # fmt: skip
+    plan_ids = pa.table({
+        "plan_key": [f"{p['rule_code']}|{p['period']}|{p['stratum']}" for p in batch.plans],
+        "plan_id": pa.array([p["id"] for p in batch.plans], pa.int64()),
+    })  # fmt: skip
+    con.register("plan_ids", plan_ids)
+    if batch.entries:
+        con.register("entries_arrow", pa.concat_tables(batch.entries))
+        entries = duck.table(con, """
+            SELECT i.plan_id, e.client_id, CAST(? AS DATE) AS added_on, e.sampled, e.sampled_on, e.skipped_at_cap
+            FROM entries_arrow e JOIN plan_ids i USING (plan_key)
+            WHERE e.new OR e.sampled_on IS NOT NULL OR e.skipped_at_cap""", [day])  # fmt: skip
+        bulk.upsert(PlanEntry._meta.db_table, entries, key=["plan_id", "client_id"],
+                    update=["sampled", "sampled_on", "skipped_at_cap"])  # fmt: skip
+    tasks = duck.table(con, """
+        SELECT task_id AS id, client_id, branch_code AS branch_id, level, kind, 'open' AS status, due AS due_date,
+               CAST(? AS DATE) AS created_on, ? AS quarter, counts AS counts_to_cap, cap_exception, cap_reason,
+               '' AS unassigned_reason, CAST(? AS BIGINT) AS run_id
+        FROM open_t WHERE new ORDER BY task_id""", [day, quarter, run.pk])  # fmt: skip
+    bulk.insert(Task._meta.db_table, tasks)
+    changed = con.sql(
+        "SELECT due, counts, task_id FROM open_t WHERE changed AND NOT new"
+    ).fetchall()
+    _executemany(f'UPDATE "{Task._meta.db_table}" SET due_date = %s, counts_to_cap = %s WHERE id = %s',
+                 [tuple(row) for row in changed])  # fmt: skip
+    if batch.purposes:
+        con.register("purposes_arrow", pa.concat_tables(batch.purposes))
+        purposes = duck.table(con, """
+            SELECT p.task_id, p.key, p.rule_code, p.rule_id, i.plan_id, CAST(? AS BIGINT) AS policy_version_id,
+                   p.business_date, p.due_date, p.cap_exempt, p.facts
+            FROM purposes_arrow p LEFT JOIN plan_ids i ON i.plan_key = p.rule_code || '|' || p.period || '|' || p.stratum
+            ORDER BY p.task_id, p.key""", [ev.version.pk])  # fmt: skip
+        bulk.insert(Purpose._meta.db_table, purposes)
+        events = duck.table(con, """
+            SELECT CAST(? AS BIGINT) AS run_id, p.task_id,
+                   CASE WHEN o.new THEN 'created' ELSE 'purpose_added' END AS event,
+                   json_object('rule', p.rule_code, 'key', p.key)::VARCHAR AS detail
+            FROM purposes_arrow p JOIN open_t o USING (task_id) ORDER BY p.task_id, p.key""", [run.pk])  # fmt: skip
+        _events(events, day)
+
+
+def _events(events: pa.Table, day: dt.date, staff: list[str | None] | None = None) -> None:
+    n = events.num_rows
+    at = clock.now().astimezone(dt.UTC)
+    events = events.append_column("staff_id", pa.array(staff or [None] * n, pa.string()))
+    events = events.append_column("business_date", pa.array([day] * n, pa.date32()))
+    events = events.append_column("at", pa.array([at] * n, pa.timestamp("us", tz="UTC")))
+    events = events.append_column("actor", pa.array(["system:run"] * n, pa.string()))
+    bulk.insert(TaskEvent._meta.db_table, events)
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict[str, int]:
+    """Assign new and unassigned open tasks, reassign leavers' (CON-1, CON-2, CON-6), balanced."""
+    day = run.business_date
+    todo: list[dict[str, Any]] = [
+        dict(row)
+        for row in (
+            Task.objects.open()
+            .filter(Q(assignee__isnull=True) | Q(assignee__leave_date__lte=day))
+            .values(
+                "id", "client_id", "level", "kind", "branch_id", "assignee_id", "unassigned_reason"
+            )
+            .order_by("due_date", "id")
+        )
+    ]
+    if not todo:
+        return {}
+    pool = [
+        StaffFacts(s["staff_id"], s["unit_id"], s["unit__unit_kind"], s["position"], s["client_id"], s["leave_date"])
+        for s in Staff.objects.filter(position__in=[Position.AGENT, Position.SERVICE])
+        .filter(Q(leave_date__isnull=True) | Q(leave_date__gt=day))
+        .values("staff_id", "unit_id", "unit__unit_kind", "position", "client_id", "leave_date")
+    ]  # fmt: skip
+    loads = dict(
+        Task.objects.open()
+        .filter(assignee__isnull=False)
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+    )
+    clients = {c["client_id"]: c for c in bulk.fetch_by_keys(
+        Client._meta.db_table, "client_id", pa.array(sorted({t["client_id"] for t in todo}), pa.string()),
+        ["client_id", "introducer_id", "broker_id", "adviser_id"]).to_pylist()}  # fmt: skip
+    first_rule = dict(
+        Purpose.objects.filter(task_id__in=[t["id"] for t in todo]).values_list(
+            "task_id", "rule_code"
+        )
+    )
+    updates: list[tuple[str | None, str, str, int]] = []
+    event_rows: list[tuple[int, str, str]] = []
+    staff_ids: list[str | None] = []
+    unassigned: dict[str, int] = {}
+    for task in todo:
+        c = clients.get(task["client_id"], {})
+        rel = Relations(
+            task["client_id"], c.get("introducer_id"), c.get("broker_id"), c.get("adviser_id")
+        )
+        chosen, proof = _choose(task, pool, loads, rel, rules, day)
+        if chosen is None:
+            reason = "无符合回避与独立性要求的回访人员 (CON-1, CON-2, CON-6)"
+            unassigned[first_rule.get(task["id"], "")] = (
+                unassigned.get(first_rule.get(task["id"], ""), 0) + 1
+            )
+            if task["unassigned_reason"] != reason or task["assignee_id"]:
+                updates.append((None, TaskStatus.OPEN, reason, task["id"]))
+                event_rows.append(
+                    (task["id"], TaskEventKind.UNASSIGNED, json.dumps({"reason": reason}))
+                )
+                staff_ids.append(None)
+            continue
+        loads[chosen] = loads.get(chosen, 0) + 1
+        kind = TaskEventKind.REASSIGNED if task["assignee_id"] else TaskEventKind.ASSIGNED
+        proof["previous"] = task["assignee_id"]
+        updates.append((chosen, TaskStatus.ASSIGNED, "", task["id"]))
+        event_rows.append((task["id"], kind, json.dumps(proof, ensure_ascii=False)))
+        staff_ids.append(chosen)
+    _executemany(
+        f'UPDATE "{Task._meta.db_table}" SET assignee_id = %s, status = %s, unassigned_reason = %s WHERE id = %s',
+        updates,
+    )
+    if event_rows:
+        _events(pa.table({
+            "run_id": pa.array([run.pk] * len(event_rows), pa.int64()),
+            "task_id": pa.array([r[0] for r in event_rows], pa.int64()),
+            "event": pa.array([str(r[1]) for r in event_rows], pa.string()),
+            "detail": pa.array([r[2] for r in event_rows], pa.string()),
+        }), day, staff_ids)  # fmt: skip
+    progress(f"assignment: {len(updates)} task(s) changed, {sum(unassigned.values())} unassigned")
+    return unassigned
+
+
+def _choose(
+    task: dict[str, Any], pool: list[StaffFacts], loads: dict[str, int], rel: Relations,
+    rules: Constraints, day: dt.date,
+) -> tuple[str | None, dict[str, Any]]:  # fmt: skip
+    fit: dict[str, dict[str, Any]] = {}
+    for staff in pool:
+        problems, proof = assignment_problems(task=task, staff=staff, rel=rel, rules=rules, on=day)
+        if not problems:
+            fit[staff.staff_id] = proof
+    chosen = least_loaded(fit, loads)
+    return chosen, (fit[chosen] if chosen else {})

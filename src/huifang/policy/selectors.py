@@ -1,0 +1,159 @@
+"""Reads of the policy: versions, the version in force on a day, typed rules (CLS-5, §4).
+
+The policy is the firm's regulation, not client data: every signed-in user may read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from huifang.core import clock
+from huifang.policy import kinds
+from huifang.policy.choices import VersionState, VersionStatus
+from huifang.policy.defaults import POLICY_CODE
+from huifang.policy.models import Policy, PolicyVersion, Rule
+from huifang.policy.rules import RuleData, citation_text
+
+
+class NoPolicyInForce(LookupError):
+    """No approved policy version is effective on the day asked for."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        super().__init__(f"no approved policy version is in force on {day} (无生效的制度版本)")
+
+
+def approved_versions(code: str = POLICY_CODE) -> QuerySet[PolicyVersion]:
+    return PolicyVersion.objects.filter(policy_id=code, status=VersionStatus.APPROVED)
+
+
+def version_in_force(*, on: dt.date | None = None, code: str = POLICY_CODE) -> PolicyVersion:
+    """The approved version with the latest effective date on or before ``on`` (today)."""
+    day = on or clock.today()
+    found = (
+        approved_versions(code)
+        .filter(effective_from__lte=day)
+        .order_by("-effective_from", "-number")
+        .first()
+    )
+    if found is None:
+        raise NoPolicyInForce(day)
+    return found
+
+
+def version_in_force_or_none(*, on: dt.date | None = None) -> PolicyVersion | None:
+    try:
+        return version_in_force(on=on)
+    except NoPolicyInForce:
+        return None
+
+
+def version_state(version: PolicyVersion, *, in_force: PolicyVersion | None, today: dt.date) -> str:
+    """Draft, scheduled, in force or superseded, on ``today``."""
+    if version.status == VersionStatus.DRAFT:
+        return VersionState.DRAFT
+    if in_force is not None and version.pk == in_force.pk:
+        return VersionState.IN_FORCE
+    if version.effective_from > today:
+        return VersionState.SCHEDULED
+    return VersionState.SUPERSEDED
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: PolicyVersion
+    state: str
+
+    @property
+    def state_label(self) -> str:
+        return str(VersionState(self.state).label)
+
+
+def version_list(*, code: str = POLICY_CODE) -> list[VersionRow]:
+    """Every version of the policy, newest first, with its state today."""
+    today = clock.today()
+    in_force = version_in_force_or_none(on=today)
+    versions = PolicyVersion.objects.filter(policy_id=code).select_related(
+        "approved_by", "based_on"
+    )
+    return [
+        VersionRow(v, version_state(v, in_force=in_force, today=today))
+        for v in versions.order_by("-number")
+    ]
+
+
+def version_detail(*, pk: int) -> PolicyVersion:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(PolicyVersion.objects.select_related("policy", "based_on"), pk=pk)
+
+
+def version_rules(version: PolicyVersion) -> QuerySet[Rule]:
+    return version.rules.order_by("position")
+
+
+def rule_data(version: PolicyVersion) -> list[RuleData]:
+    return [RuleData(r.code, r.kind, r.enabled, r.params) for r in version_rules(version)]
+
+
+def rule_documents(version: PolicyVersion) -> list[dict[str, Any]]:
+    """The rules as plain dictionaries (diffs, exports)."""
+    fields = ("code", "spec_id", "kind", "title", "citation", "note", "enabled", "params")
+    return [{f: getattr(rule, f) for f in fields} for rule in version_rules(version)]
+
+
+def version_document(version: PolicyVersion) -> dict[str, Any]:
+    """A version as the document ``huifang policy load`` reads back."""
+    policy: Policy = version.policy
+    return {
+        "policy": {"code": policy.code, "name": policy.name},
+        "version": {
+            "number": version.number,
+            "status": version.status,
+            "effective_from": version.effective_from.isoformat(),
+            "reason": version.reason,
+            "author": version.author,
+        },
+        "rules": rule_documents(version),
+    }
+
+
+def rule_params(version: PolicyVersion, code: str) -> kinds.Params | None:
+    """The typed parameters of an enabled rule of the version, None if absent or disabled."""
+    rule = version.rules.filter(code=code, enabled=True).first()
+    return kinds.parse(rule.kind, rule.params) if rule is not None else None
+
+
+def enabled_of_kind(version: PolicyVersion, kind: str) -> list[Rule]:
+    return list(version.rules.filter(kind=kind, enabled=True).order_by("position"))
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """A rule as a page shows it, with its citation and readable parameters."""
+
+    rule: Rule
+    kind_title: str
+    citation: str
+
+    @property
+    def params_json(self) -> str:
+        import json
+
+        return json.dumps(self.rule.params, ensure_ascii=False, indent=1)
+
+
+def rule_views(version: PolicyVersion) -> list[RuleView]:
+    views = []
+    for rule in version_rules(version):
+        kind = kinds.KINDS.get(rule.kind)
+        views.append(
+            RuleView(
+                rule, kind.title if kind else rule.kind, citation_text(rule.spec_id, rule.citation)
+            )
+        )
+    return views
