@@ -20,7 +20,8 @@ PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION huifang_append_only() RETURNS trigger AS $$
 BEGIN
   IF coalesce(current_setting('huifang.audit_maintenance', true), '') = 'on' THEN
-    RETURN COALESCE(OLD, NEW);
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    RETURN NEW;  -- UPDATE keeps the new values; NULL for the TRUNCATE statement trigger
   END IF;
   RAISE EXCEPTION 'huifang: % on % refused: the table is append-only', TG_OP, TG_TABLE_NAME
     USING ERRCODE = 'insufficient_privilege';

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +34,8 @@ from huifang.policy.selectors import (
 )
 
 OBJECT = "policy.PolicyVersion"
+# A rule's code is its SPEC ID, optionally with a variant; it names class standards in data.
+RULE_CODE = re.compile(r"[A-Z][A-Z0-9]*-[0-9]+(\.[a-z][a-z0-9_]*)?")
 
 
 def _require_compliance(user: Any) -> None:
@@ -244,6 +247,11 @@ def policy_version_load(*, document: dict[str, Any], author: Any) -> PolicyVersi
             continue
         except (KeyError, TypeError):
             problems.append(f"rule {position}: needs code, kind and params")
+            continue
+        if not RULE_CODE.fullmatch(str(raw["code"])):
+            problems.append(
+                f"rule {position}: code {raw['code']!r} is not like CLS-1 or CLS-8.important"
+            )
             continue
         rules.append(_rule_fields(raw, params, position))
     if problems:

@@ -159,3 +159,12 @@ def test_eight_concurrent_writers_leave_a_chain_that_verifies() -> None:
     result = verify()
     assert result.ok, result.reason
     assert result.checked >= 1600
+
+
+def test_maintenance_mode_lets_an_update_through_with_the_new_values() -> None:
+    (event,) = _write(1)
+    with triggers.maintenance():
+        AuditEvent.objects.filter(pk=event.pk).update(actor="maintenance")
+    assert AuditEvent.objects.get(pk=event.pk).actor == "maintenance"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(actor="again")

@@ -191,6 +191,10 @@ def test_a_document_loads_as_a_draft_and_a_bad_one_loads_nothing(
     before = PolicyVersion.objects.count()
     with pytest.raises(ValidationError, match="CLS-1"):
         policy_version_load(document=document, author=alice)
+    document["rules"][0]["params"] = v1.rules.get(code="CLS-1").params
+    document["rules"][1]["code"] = "CLS-2,x"
+    with pytest.raises(ValidationError, match="is not like CLS-1"):
+        policy_version_load(document=document, author=alice)
     assert PolicyVersion.objects.count() == before
 
 
