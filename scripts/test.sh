@@ -48,6 +48,9 @@ else
   skipped+=("PostgreSQL tests and benchmarks ($PG_URL unreachable)")
 fi
 
+step "nightly run on demo-sized data (SQLite)"
+run bash scripts/nightly_smoke.sh
+
 step "benchmarks (smoke size)"
 for bench in bench/*_bench.py; do
   [ -e "$bench" ] || continue

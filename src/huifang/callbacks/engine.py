@@ -341,7 +341,7 @@ class Evaluator:
         duck.run(
             con,
             """
-            INSERT INTO capc SELECT client_id, 0 FROM grp
+            INSERT INTO capc SELECT DISTINCT client_id, 0 FROM grp
             WHERE client_id NOT IN (SELECT client_id FROM capc)""",
         )
         if capped:
