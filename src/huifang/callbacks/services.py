@@ -303,34 +303,7 @@ def _state_tables(con: Any, quarter: str) -> None:
 
 
 def _reserve_task_ids(n: int) -> int:
-    return _reserve_ids(Task._meta.db_table, n)
-
-
-def _reserve_ids(table: str, n: int) -> int:
-    """The first of ``n`` consecutive ids for rows written with explicit ids (under ``LOCK``)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            sequence = cursor.fetchone()[0]
-            cursor.execute("SELECT nextval(%s)", [sequence])
-            first = int(cursor.fetchone()[0])
-            if n > 1:
-                cursor.execute("SELECT setval(%s, %s)", [sequence, first + n - 1])
-            return first
-        cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
-        top = int(cursor.fetchone()[0])
-        cursor.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
-        first = max(top, int(cursor.fetchone()[0])) + 1
-        if n:  # keep SQLite's own counter past the reserved range
-            cursor.execute(
-                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + n - 1, table]
-            )
-            if cursor.rowcount == 0:
-                cursor.execute(
-                    "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
-                    [table, first + n - 1],
-                )
-        return first
+    return bulk.reserve_ids(Task._meta.db_table, n)
 
 
 def _executemany(sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -343,7 +316,7 @@ def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
     """Plans, entries, tasks, purposes and their events, through the bulk writer."""
     day, batch = run.business_date, ev.batch
     new_plans = [p for p in batch.plans if p["id"] is None]
-    first = _reserve_ids(Plan._meta.db_table, len(new_plans))
+    first = bulk.reserve_ids(Plan._meta.db_table, len(new_plans))
     for offset, plan in enumerate(new_plans):
         plan["id"] = first + offset
     plan_cols = ["id", "rule_code", "rule_id", "period", "period_start", "period_end", "stratum", "branch_id",

@@ -381,7 +381,7 @@ def _write(
         "policy_version_id": _repeat(plan.version.pk, n, pa.int64()),
         "reason": _repeat(reason, n, pa.string()),
     }
-    first_id = _reserve_ids(ClassChange._meta.db_table, n)
+    first_id = bulk.reserve_ids(ClassChange._meta.db_table, n)
     history = pa.table(
         {
             "id": pa.array(range(first_id, first_id + n), pa.int64()),
@@ -478,25 +478,3 @@ def _update_rows(table: str, rows: pa.Table, key: list[str]) -> int:
         cursor.execute(f'UPDATE "{table}" AS t SET {sets} FROM "{stage}" AS s WHERE {match}')
         cursor.execute(f'DROP TABLE "{stage}"')
     return rows.num_rows
-
-
-def _reserve_ids(table: str, n: int) -> int:
-    """The first of ``n`` consecutive ids for rows written with explicit ids (under ``LOCK``).
-
-    The change set's digest is computed from the rows before they are written
-    (``chain.changeset_hash_arrow``), ids included, so the ids are chosen here: only
-    the engine writes class changes, and always under the advisory lock.
-    """
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            sequence = cursor.fetchone()[0]
-            cursor.execute("SELECT nextval(%s)", [sequence])
-            first = int(cursor.fetchone()[0])
-            if n > 1:
-                cursor.execute("SELECT setval(%s, %s)", [sequence, first + n - 1])
-            return first
-        cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
-        top = int(cursor.fetchone()[0])
-        cursor.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
-        return max(top, int(cursor.fetchone()[0])) + 1

@@ -282,3 +282,35 @@ def table_is_empty(table_name: str, *, using: str = "default") -> bool:
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {_q(table_name)} LIMIT 1")
         return cursor.fetchone() is None
+
+
+def reserve_ids(table: str, n: int, *, using: str = "default") -> int:
+    """The first of ``n`` consecutive ids for rows written with explicit ids.
+
+    Callers hold their own lock (the nightly run's and the classification engine's
+    advisory locks) so that two writers never reserve the same range. Writing ids
+    ourselves lets a change set be hashed before it is written.
+    """
+    with connections[using].cursor() as cursor:
+        if connections[using].vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            cursor.execute("SELECT nextval(%s)", [sequence])
+            first = int(cursor.fetchone()[0])
+            if n > 1:
+                cursor.execute("SELECT setval(%s, %s)", [sequence, first + n - 1])
+            return first
+        cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
+        top = int(cursor.fetchone()[0])
+        cursor.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+        first = max(top, int(cursor.fetchone()[0])) + 1
+        if n:  # keep SQLite's own counter past the reserved range
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + n - 1, table]
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
+                    [table, first + n - 1],
+                )
+        return first
