@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -34,3 +35,17 @@ def fresh_environment(database: str, name: str) -> Path:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     return data_dir
+
+
+def bench_parser(doc: str | None, *, default_clients: int) -> argparse.ArgumentParser:
+    """The options every benchmark shares: --smoke, --clients, --branches, --database."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="20,000 clients: a quick check for make test"
+    )
+    parser.add_argument("--clients", type=int, default=default_clients)
+    parser.add_argument("--branches", type=int, default=300)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    return parser

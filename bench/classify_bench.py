@@ -20,7 +20,6 @@ export, the write-back (bulk writer + audited change set) and the floor. Targets
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from _setup import fresh_environment
+from _setup import bench_parser, fresh_environment
 
 MONEY = pa.decimal128(18, 2)
 YEAR_END = dt.date(2025, 12, 31)
@@ -148,15 +147,7 @@ def floor(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--smoke", action="store_true", help="20,000 clients: a quick check for make test"
-    )
-    parser.add_argument("--clients", type=int, default=10_000_000)
-    parser.add_argument("--branches", type=int, default=300)
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser = bench_parser(__doc__, default_clients=10_000_000)
     args = parser.parse_args()
     clients = 20_000 if args.smoke else args.clients
     data_dir = fresh_environment(args.database, "classify")

@@ -12,7 +12,6 @@ building the same secondary indexes.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -20,19 +19,11 @@ import shutil
 import time
 from pathlib import Path
 
-from _setup import fresh_environment
+from _setup import bench_parser, fresh_environment
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--smoke", action="store_true", help="20,000 clients: a quick check for make test"
-    )
-    parser.add_argument("--clients", type=int, default=1_000_000)
-    parser.add_argument("--branches", type=int, default=300)
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser = bench_parser(__doc__, default_clients=1_000_000)
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
     parser.add_argument(
         "--cache", default="var/bench-cache", help="where generated feeds are kept between runs"
