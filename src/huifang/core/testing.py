@@ -367,3 +367,12 @@ def database_url() -> str:
     host = conf.get("HOST") or "127.0.0.1"
     port = conf.get("PORT") or 5432
     return f"postgresql://{auth}@{host}:{port}/{conf['NAME']}"
+
+
+def isolated_data_dir(settings: Any, tmp_path: Any) -> Any:
+    """Point ``DATA_DIR`` and ``ARCHIVE_DIR`` at a fresh folder (for an app's autouse fixture)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    settings.DATA_DIR = data
+    settings.ARCHIVE_DIR = data / "archive"
+    return data

@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 
+from huifang.core.testing import isolated_data_dir
 from huifang.policy.models import PolicyVersion
 from huifang.policy.services import policy_default_ensure
 
 
 @pytest.fixture(autouse=True)
 def data_dir(settings: Any, tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    settings.DATA_DIR = data
-    settings.ARCHIVE_DIR = data / "archive"
-    return data
+    return isolated_data_dir(settings, tmp_path)
 
 
 @pytest.fixture

@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 
+from huifang.core.testing import isolated_data_dir
 from huifang.feeds.tests import feedkit
 
 
 @pytest.fixture(autouse=True)
 def data_dir(settings: Any, tmp_path: Path) -> Path:
     """A fresh ``DATA_DIR``/``ARCHIVE_DIR``; subprocesses get the same through the environment."""
-    path = tmp_path / "data"
-    path.mkdir()
-    settings.DATA_DIR = path
-    settings.ARCHIVE_DIR = path / "archive"
-    return path
+    return isolated_data_dir(settings, tmp_path)
 
 
 @pytest.fixture
