@@ -41,6 +41,7 @@ class TaskEventKind(models.TextChoices):
     ASSIGNED = "assigned", _("分配")
     REASSIGNED = "reassigned", _("离职改派")
     UNASSIGNED = "unassigned", _("无可分配人员")
+    OVERDUE = "overdue", _("逾期")
 
 
 class RunStatus(models.TextChoices):

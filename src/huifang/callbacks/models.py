@@ -146,11 +146,21 @@ class TaskQuerySet(BranchScopedQuerySet["Task"]):
 
 
 class Task(models.Model):
-    """回访任务: one contact with one client at one level and kind, serving its purposes (CON-4)."""
+    """回访任务: one contact with one client at one level and kind, serving its purposes (CON-4).
+
+    A task targets a client, or — for broker callbacks (BRK-4) — a staff member
+    (``target_staff``, ``client`` empty). ``opens_at`` holds a task closed until a
+    cooling-off ends (PROD-*, AMAC Art. 29–31); ``overdue_since`` is the nightly run's
+    overdue mark (SPEC §12).
+    """
 
     client = models.ForeignKey(
         "clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, db_constraint=False,
-        related_name="callback_tasks",
+        null=True, blank=True, related_name="callback_tasks",
+    )  # fmt: skip
+    target_staff = models.ForeignKey(
+        "org.Staff", verbose_name=_("回访对象(员工)"), on_delete=models.PROTECT, null=True,
+        blank=True, db_constraint=False, related_name="+",
     )  # fmt: skip
     branch = models.ForeignKey(
         "org.Unit",
@@ -175,6 +185,8 @@ class Task(models.Model):
         db_constraint=False, related_name="+",
     )  # fmt: skip
     unassigned_reason = models.TextField(_("未分配原因"), blank=True)
+    opens_at = models.DateTimeField(_("可回访时间"), null=True, blank=True)
+    overdue_since = models.DateField(_("逾期日期"), null=True, blank=True)
     run = models.ForeignKey(
         NightlyRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -190,7 +202,16 @@ class Task(models.Model):
                 fields=["client", "level", "kind"],
                 condition=models.Q(status__in=["open", "assigned", "in_progress"]),
                 name="uniq_open_task_per_contact",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["target_staff", "level", "kind"],
+                condition=models.Q(status__in=["open", "assigned", "in_progress"]),
+                name="uniq_open_task_per_staff_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(client__isnull=False) | models.Q(target_staff__isnull=False),
+                name="task_has_a_target",
+            ),
         ]
         indexes = [
             models.Index(fields=["client", "quarter"]),
@@ -198,7 +219,7 @@ class Task(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.client_id} {self.level}/{self.kind}"
+        return f"#{self.pk} {self.client_id or self.target_staff_id} {self.level}/{self.kind}"
 
 
 class Purpose(models.Model):
@@ -268,3 +289,34 @@ class TaskEvent(models.Model):
     @property
     def detail_dict(self) -> dict[str, Any]:
         return json.loads(self.detail) if self.detail else {}
+
+
+class VerificationListEntry(models.Model):
+    """STOCK-1: an existing client listed for data verification (核实、补齐或者更正, 004 §12(2)).
+
+    Listed by a branch or head office (screen or upload); the nightly run turns each
+    entry listed on or before the business date into one STOCK-1 purpose, once.
+    """
+
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, db_constraint=False,
+        related_name="+",
+    )  # fmt: skip
+    branch = models.ForeignKey(
+        "org.Unit", verbose_name=_("营业部"), on_delete=models.PROTECT, db_constraint=False,
+        related_name="+",
+    )  # fmt: skip
+    listed_on = models.DateField(_("列入日期"))
+    reason = models.TextField(_("核实事项"))
+    listed_by = models.CharField(_("列入人"), max_length=150)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+
+    objects = BranchScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-listed_on", "id"]
+        verbose_name = _("存量客户核实名单")
+        verbose_name_plural = _("存量客户核实名单")
+
+    def __str__(self) -> str:
+        return f"STOCK-1 {self.client_id} {self.listed_on}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from huifang.callbacks.models import Plan, Task
+from huifang.callbacks.models import Plan, Task, VerificationListEntry
 from huifang.clients.models import Client
 from huifang.org.models import Unit
 from huifang.policy.services import policy_default_ensure
@@ -25,3 +25,9 @@ def task_for(client: Client, level: str = "branch", kind: str = "compliance") ->
         client=client, branch_id=client.branch_id, level=level, kind=kind, due_date=DAY, created_on=DAY,
         quarter="2026-Q4",
     )  # fmt: skip
+
+
+def listed_for(client: Client, reason: str = "证件有效期需核实") -> VerificationListEntry:
+    return VerificationListEntry.objects.create(
+        client=client, branch_id=client.branch_id, listed_on=DAY, reason=reason, listed_by="test"
+    )

@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from huifang.accounts.choices import Role
 from huifang.accounts.tests.factories import user_with_role
-from huifang.callbacks.tests.factories import plan_for, task_for
+from huifang.callbacks.tests.factories import listed_for, plan_for, task_for
 from huifang.classification.tests.factories import (
     AdviserAssignmentFactory,
     ClassChangeFactory,
@@ -66,6 +66,7 @@ BRANCH_A_OBJECTS: dict[str, Callable[[SimpleNamespace], models.Model]] = {
     "classification.YearlyVisit": lambda w: YearlyVisitFactory(client=w.client_a),
     "callbacks.Plan": lambda w: plan_for(w.a01),
     "callbacks.Task": lambda w: task_for(w.client_a),
+    "callbacks.VerificationListEntry": lambda w: listed_for(w.client_a),
 }
 # Users of branch B01 or region R2, who must see nothing of branch A01.
 OUTSIDERS: dict[str, Callable[[SimpleNamespace], Any]] = {
