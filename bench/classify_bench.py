@@ -189,6 +189,8 @@ def main() -> None:
             f"{name}_rated": outcome.rated,
             f"{name}_changed": outcome.changed,
             f"{name}_sql_step_s": round(sql_step, 3),
+            f"{name}_measures_s": round(t["sql"], 3),
+            f"{name}_diff_s": round(t["diff"], 3),
             f"{name}_floor_s": round(floor_s, 3),
             f"{name}_sql_over_floor": round(sql_step / floor_s, 2),
             f"{name}_state_export_s": round(t["state"], 3),

@@ -19,7 +19,6 @@ Only what the DuckDB wheel ships is used (parquet, json): no extension downloads
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -91,6 +89,9 @@ def run(plan: Plan, *, actor: str) -> Outcome:
     scratch = Path(settings.DATA_DIR) / "tmp" / "classify"
     scratch.mkdir(parents=True, exist_ok=True)
     con = duck.connect(scratch)
+    # Rows are ordered where order matters (the write-back sorts by client); elsewhere
+    # DuckDB may build tables in parallel without keeping the input order.
+    duck.run(con, "SET preserve_insertion_order = false")
     try:
         evaluate(con, plan)
         laps.lap("sql")
@@ -190,7 +191,7 @@ def current_state(con: duckdb.DuckDBPyConnection, plan: Plan) -> pa.Table:
             return _arrow_state([])
         found = bulk.fetch_by_keys(table, "client_id", keys, columns)
         return _arrow_state(list(zip(*(c.to_pylist() for c in found.columns), strict=True)))
-    state = export_table(table, columns)
+    state = bulk.export_strings(table, columns)
     for name in STATE_COLUMNS[len(columns) :]:
         state = state.append_column(name, pa.repeat(pa.scalar("", pa.string()), state.num_rows))
     return state
@@ -204,44 +205,6 @@ def _arrow_state(rows: list[tuple[Any, ...]]) -> pa.Table:
     columns += [[""] * len(rows)] * (len(STATE_COLUMNS) - len(columns))
     return pa.table(
         [pa.array([str(v) for v in c], pa.string()) for c in columns], schema=_STATE_SCHEMA
-    )
-
-
-EXPORT_GROUP = 200_000  # rows per text block of the PostgreSQL export
-
-
-def export_table(table: str, columns: list[str]) -> pa.Table:
-    """A whole table's columns as Arrow text columns (the first one quoted as CSV).
-
-    PostgreSQL sends a row per protocol message, and a Python loop over ten million
-    of them costs more than the data; the server therefore joins the rows into
-    blocks of CSV text (``string_agg`` over ranges of ``id``), which Arrow's CSV
-    reader parses on all cores. The first column is free text and quoted; the others
-    must not hold commas, quotes or line breaks (codes and numbers). A reading
-    counterpart of ``core.bulk``'s writers; it belongs there once that module is free.
-    """
-    schema = pa.schema([(c, pa.string()) for c in columns])
-    if connection.vendor != "postgresql":
-        names = ", ".join(f'"{c}"' for c in columns)
-        found = bulk.fetch(f'SELECT {names} FROM "{table}"', names=columns)
-        return pa.table([pc.cast(c, pa.string()) for c in found.columns], schema=schema)
-    first, rest = columns[0], columns[1:]
-    line = f"""'"' || replace("{first}", '"', '""') || '"'""" + "".join(
-        f""" || ',' || "{c}"::text""" for c in rest
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT string_agg({line}, E'\\n') FROM \"{table}\" GROUP BY id / %s", [EXPORT_GROUP]
-        )
-        blocks = [row[0] for row in cursor.fetchall()]
-    if not blocks:
-        return schema.empty_table()
-    return pacsv.read_csv(
-        io.BytesIO("\n".join(blocks).encode()),
-        read_options=pacsv.ReadOptions(column_names=columns),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False
-        ),
     )
 
 

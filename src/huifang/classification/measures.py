@@ -33,6 +33,8 @@ from huifang.core import duck
 
 PART = "part-0.parquet"
 DAY = '"date"'  # the partition date column (hive partitioning)
+# Money measures keep the importer's type (64-bit): a client's yearly sums fit 18 digits.
+MONEY = "DECIMAL(18, 2)"
 
 # Every measure a class condition may name, with the SQL column that holds it.
 MEASURE_COLUMNS: dict[str, str] = {
@@ -164,6 +166,45 @@ class Inputs:
             f"FROM (SELECT {', '.join(parts)} FROM rated r {' '.join(joins)}) m",
             params,
         )
+        if "assets" in wanted:
+            self._older_assets(extra)
+
+    def _older_assets(self, extra: Sequence[tuple[str, str, list[Any]]]) -> None:
+        """Clients absent from the latest snapshot keep their last known one (then re-ranked).
+
+        The main statement joins the latest snapshot only; older partitions are read
+        afterwards, and only for the clients it left without a snapshot — usually none,
+        so the common case costs one count.
+        """
+        found = partitions(self.root, "assets", start=None, end=self.scope.statistical_date)
+        older = [path for _, path in found[:-1]]
+        if not older:
+            return
+        missing = "SELECT client_id FROM measured WHERE assets_date IS NULL"
+        if self.con.execute(f"SELECT count(*) FROM ({missing})").fetchall()[0][0] == 0:
+            return
+        where, params = self._client_filter()
+        duck.run(
+            self.con,
+            "CREATE OR REPLACE TEMP TABLE m_older AS "
+            f"SELECT client_id, arg_max(total_assets, {DAY}) AS assets, max({DAY}) AS assets_date "
+            f"FROM {scan(older, f'client_id, total_assets, {DAY}')} "
+            f"WHERE client_id IN ({missing}){where} GROUP BY client_id",
+            params,
+        )
+        duck.run(
+            self.con,
+            "UPDATE measured SET assets = o.assets, assets_date = o.assets_date "
+            "FROM m_older o WHERE measured.client_id = o.client_id",
+        )
+        if extra:  # the class ranks read the assets: evaluate them again for these clients
+            sets = ", ".join(f"{name} = ({sql})" for name, sql, _values in extra)
+            values = [value for _name, _sql, vals in extra for value in vals]
+            duck.run(
+                self.con,
+                f"UPDATE measured SET {sets} WHERE client_id IN (SELECT client_id FROM m_older)",
+                values,
+            )
 
     def _rated(self) -> None:
         files = self._files("clients", None, self.scope.rating_date)
@@ -193,38 +234,18 @@ class Inputs:
         )
 
     def _assets(self) -> tuple[str, list[Any]]:
-        """The latest snapshot on or before the statistical date; absent clients' last known one.
-
-        Older partitions are read only when a rated client is missing from the latest
-        (a count first), and then only for the missing clients.
-        """
+        """The latest snapshot on or before the statistical date (older ones: ``_older_assets``)."""
         found = partitions(self.root, "assets", start=None, end=self.scope.statistical_date)
         if not found:
             return (
                 "SELECT NULL::VARCHAR AS client_id, NULL::DECIMAL(18, 2) AS assets, NULL::DATE AS assets_date WHERE false",
                 [],
             )
-        (day, latest), older = found[-1], [path for _, path in found[:-1]]
+        day, latest = found[-1]
         where, params = self._client_filter()
         source = f"SELECT client_id, total_assets FROM {scan([latest], 'client_id, total_assets')} WHERE true{where}"
         sql = f"SELECT client_id, total_assets AS assets, ?::DATE AS assets_date FROM ({source})"
-        params = [day, *params]
-        if not older:
-            return sql, params
-        duck.run(
-            self.con,
-            "CREATE OR REPLACE TEMP TABLE m_missing AS "
-            f"SELECT client_id FROM rated ANTI JOIN ({source}) USING (client_id)",
-            params[1:],
-        )
-        if self.con.execute("SELECT count(*) FROM m_missing").fetchall()[0][0] == 0:
-            return sql, params
-        fallback = (
-            f"SELECT client_id, arg_max(total_assets, {DAY}), max({DAY}) "
-            f"FROM {scan(older, f'client_id, total_assets, {DAY}')} "
-            "WHERE client_id IN (SELECT client_id FROM m_missing) GROUP BY client_id"
-        )
-        return f"{sql} UNION ALL {fallback}", params
+        return sql, [day, *params]
 
     def _commissions(self) -> tuple[str, list[Any]]:
         """The commission year: its year row where present, else the sum of its months."""
@@ -244,8 +265,9 @@ class Inputs:
                 f"WHERE (period = ? OR period LIKE ?){where} GROUP BY client_id, period"
             )
         sql = (
-            "SELECT client_id, coalesce(max(amount) FILTER (WHERE period = ?), "
-            f"sum(amount) FILTER (WHERE period <> ?)) AS commission_year FROM ({rows}) GROUP BY client_id"
+            "SELECT client_id, CAST(coalesce(max(amount) FILTER (WHERE period = ?), "
+            f"sum(amount) FILTER (WHERE period <> ?)) AS {MONEY}) AS commission_year "
+            f"FROM ({rows}) GROUP BY client_id"
         )
         return sql, [year, year, year, f"{year}-%", *params]
 
@@ -256,7 +278,7 @@ class Inputs:
         files = self._files("trades", start, stat)
         if not files:
             empty = ", ".join(
-                f"NULL::DECIMAL(38, 2) AS {m}"
+                f"NULL::{MONEY} AS {m}"
                 for m in ("trading_month", "trading_month_max", "trading_12m")
             )
             return f"SELECT NULL::VARCHAR AS client_id, {empty} WHERE false", []
@@ -266,8 +288,9 @@ class Inputs:
             f"FROM {scan(files, f'client_id, trade_amount, {DAY}')} WHERE true{where} GROUP BY ALL"
         )
         sql = (
-            "SELECT client_id, sum(amount) FILTER (WHERE month = ?) AS trading_month, "
-            f"max(amount) AS trading_month_max, sum(amount) AS trading_12m FROM ({monthly}) GROUP BY client_id"
+            f"SELECT client_id, CAST(sum(amount) FILTER (WHERE month = ?) AS {MONEY}) AS trading_month, "
+            f"CAST(max(amount) AS {MONEY}) AS trading_month_max, CAST(sum(amount) AS {MONEY}) AS trading_12m "
+            f"FROM ({monthly}) GROUP BY client_id"
         )
         return sql, [stat.replace(day=1), *params]
 

@@ -314,3 +314,99 @@ def reserve_ids(table: str, n: int, *, using: str = "default") -> int:
                     [table, first + n - 1],
                 )
         return first
+
+
+EXPORT_GROUP = 200_000  # rows per text block of the PostgreSQL export
+EXPORT_WORKERS = 2  # connections that export ranges of ids at once (PostgreSQL)
+
+
+def export_strings(table_name: str, columns: Sequence[str], *, using: str = "default") -> pa.Table:
+    """A whole table's columns as Arrow string columns (the first one quoted as CSV).
+
+    PostgreSQL sends a row per protocol message, and a Python loop over ten million
+    of them costs more than the data; the server therefore joins the rows into
+    blocks of CSV text (``string_agg`` over ranges of ``id``), which Arrow's CSV
+    reader parses on all cores. Inside a transaction that has written nothing yet,
+    the id range is split among ``EXPORT_WORKERS`` connections that import the
+    caller's snapshot (``pg_export_snapshot``), so each server process builds its
+    share of the text at once and all of them read exactly what the caller sees
+    (a transaction's own writes would be invisible to them: then one connection
+    reads everything). Every value is quoted; NULL reads as "".
+    """
+    names = list(columns)
+    schema = pa.schema([(c, pa.string()) for c in names])
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        found = fetch(
+            f"SELECT {', '.join(_q(c) for c in names)} FROM {_q(table_name)}",
+            names=names,
+            using=using,
+        )
+        text = [pc.fill_null(pc.cast(c, pa.string()), "") for c in found.columns]
+        return pa.table(text, schema=schema)
+    line = " || ',' || ".join(
+        f"""'"' || replace(coalesce({_q(c)}::text, ''), '"', '""') || '"'""" for c in names
+    )
+    sql = (
+        f"SELECT string_agg({line}, E'\\n') FROM {_q(table_name)} "
+        "WHERE id BETWEEN %s AND %s GROUP BY id / %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(id), max(id) FROM {_q(table_name)}")
+        low, high = cursor.fetchone()
+        if low is None:
+            return schema.empty_table()
+        groups = high // EXPORT_GROUP - low // EXPORT_GROUP + 1
+        workers = min(EXPORT_WORKERS, groups) if connection.in_atomic_block else 1
+        if workers > 1:  # another connection would not see what this transaction wrote
+            cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+            workers = workers if cursor.fetchone()[0] else 1
+        snapshot = None
+        if workers > 1:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+    # whole groups per worker, so that no block is split between two connections
+    per = -(-groups // workers) * EXPORT_GROUP
+    start = low // EXPORT_GROUP * EXPORT_GROUP
+    ranges = [(start + i * per, start + (i + 1) * per - 1) for i in range(workers)]
+
+    def mine(bounds: tuple[int, int]) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*bounds, EXPORT_GROUP])
+            return [row[0] for row in cursor.fetchall()]
+
+    def theirs(bounds: tuple[int, int]) -> list[str]:
+        import psycopg
+        from psycopg import sql as pgsql
+
+        params = {
+            k: v
+            for k, v in connection.get_connection_params().items()
+            if k in {"dbname", "user", "password", "host", "port", "sslmode", "options"}
+        }
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            other.execute(pgsql.SQL("SET TRANSACTION SNAPSHOT {}").format(pgsql.Literal(snapshot)))
+            rows = other.execute(sql, [*bounds, EXPORT_GROUP]).fetchall()
+            other.execute("COMMIT")
+        return [row[0] for row in rows]
+
+    if workers == 1:
+        blocks = mine((low, high))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers - 1) as pool:
+            others = [pool.submit(theirs, r) for r in ranges[1:]]
+            blocks = mine(ranges[0])
+            for future in others:
+                blocks += future.result()
+    if not blocks:
+        return schema.empty_table()
+    return pacsv.read_csv(
+        io.BytesIO("\n".join(blocks).encode()),
+        read_options=pacsv.ReadOptions(column_names=names),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    )

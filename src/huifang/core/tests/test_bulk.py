@@ -1,0 +1,76 @@
+"""The bulk writer's reading counterpart: ``export_strings`` (whole tables as Arrow text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from huifang.classification.models import ClientClass
+from huifang.classification.tests.factories import ClientClassFactory
+from huifang.core import bulk
+
+COLUMNS = ["client_id", "scheme", "class_code", "policy_version_id"]
+
+
+def stored() -> list[tuple[str, ...]]:
+    rows = ClientClass.objects.values_list(*COLUMNS)
+    return sorted(tuple(str(v) for v in row) for row in rows)
+
+
+def exported() -> list[tuple[str, ...]]:
+    table = bulk.export_strings(ClientClass._meta.db_table, COLUMNS)
+    assert table.schema.names == COLUMNS
+    return sorted(zip(*(c.to_pylist() for c in table.columns), strict=True))
+
+
+def some_classes(n: int) -> None:
+    codes = ["vip", "core", "potential", 'ordinary "quoted", with comma']
+    for i in range(n):
+        ClientClassFactory(class_code=codes[i % 4] if i % 7 else "", scheme="CLS-1")
+
+
+@pytest.mark.django_db
+def test_every_row_is_exported_as_text(monkeypatch: Any) -> None:
+    monkeypatch.setattr(bulk, "EXPORT_GROUP", 3)  # several blocks
+    some_classes(11)
+    assert exported() == stored()
+
+
+@pytest.mark.django_db
+def test_an_empty_table_exports_no_rows() -> None:
+    assert exported() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_read_the_callers_snapshot(monkeypatch: Any) -> None:
+    """On PostgreSQL, workers on other connections read what the caller's transaction sees;
+    SQLite has one connection, which reads everything."""
+    monkeypatch.setattr(bulk, "EXPORT_GROUP", 2)
+    some_classes(9)
+    expected = stored()
+    seen: list[bool] = []
+    real = connection.get_connection_params
+
+    def params() -> dict[str, Any]:
+        seen.append(True)
+        return real()
+
+    monkeypatch.setattr(connection, "get_connection_params", params)
+    with transaction.atomic():
+        with connection.cursor() as cursor:  # the caller's snapshot is taken here
+            cursor.execute("SELECT count(*) FROM classification_clientclass")
+        assert exported() == expected
+    assert bool(seen) == (connection.vendor == "postgresql"), (
+        "worker connections on PostgreSQL only"
+    )
+
+
+@pytest.mark.django_db
+def test_a_transaction_that_wrote_reads_its_own_rows(monkeypatch: Any) -> None:
+    """Its uncommitted rows are invisible to other connections: one connection exports all."""
+    monkeypatch.setattr(bulk, "EXPORT_GROUP", 2)
+    with transaction.atomic():
+        some_classes(7)  # uncommitted (the test's own transaction)
+        assert exported() == stored()
