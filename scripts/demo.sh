@@ -13,14 +13,25 @@ $BIN/huifang migrate --noinput -v0
 if [ ! -f "$FEEDS/.complete" ]; then
   rm -rf "$FEEDS"
   echo "== generating the demo brokerage (20,000 clients, 12 branches, $DAYS business days)"
-  $BIN/huifang synth --clients 20000 --branches 12 --days "$DAYS" --start "$START" --seed 20261012 "$FEEDS"
+  $BIN/huifang synth --clients 20000 --branches 12 --days "$DAYS" --start "$START" --seed 20261012 \
+    --snapshots 2025-12-31,2026-09-30 "$FEEDS"
   touch "$FEEDS/.complete"
 fi
+dirs=("$FEEDS"/feed-*)
+first=${dirs[0]##*/feed-}
+echo "== importing $first and the period-end assets snapshots"
+$BIN/huifang import "${dirs[0]}" --date "$first" --quiet
+for dir in "$FEEDS"/snapshot-*; do
+  $BIN/huifang import "$dir" --date "${dir##*/snapshot-}" --quiet
+done
+echo "== annual rating on the 2025 year-end snapshot (CLS-2; outside its window, so it warns)"
+HUIFANG_TODAY=$first $BIN/huifang classify --date "$first" --kind annual 2>/dev/null
 last=""
-for dir in "$FEEDS"/feed-*; do
+for dir in "${dirs[@]}"; do
   day=${dir##*/feed-}
-  echo "== importing $day"
-  $BIN/huifang import "$dir" --date "$day" --quiet
+  echo "== nightly run $day"
+  feeds=(--feeds "$dir"); [ "$day" = "$first" ] && feeds=()
+  HUIFANG_TODAY=$day $BIN/huifang run --date "$day" "${feeds[@]}" | grep -E "^(classification|assignment|overdue)" || true
   last=$day
 done
 export HUIFANG_TODAY=$last

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,7 @@ def generate(
     progress: Progress | None = None,
     chunk_size: int = CHUNK,
     calendar: TradingCalendar | None = None,
+    snapshots: Sequence[dt.date] = (),
 ) -> list[Path]:
     """Write ``days`` feed directories under ``out`` and return them in date order."""
     return run(
@@ -72,6 +73,7 @@ def generate(
         progress=progress,
         chunk_size=chunk_size,
         calendar=calendar,
+        snapshots=snapshots,
     ).directories
 
 
@@ -87,17 +89,28 @@ def run(
     progress: Progress | None = None,
     chunk_size: int = CHUNK,
     calendar: TradingCalendar | None = None,
+    snapshots: Sequence[dt.date] = (),
 ) -> Result:
-    """Like ``generate`` and also report the rows per file."""
+    """Like ``generate`` and also report the rows per file.
+
+    ``snapshots``: earlier period ends (e.g. 2025-12-31, 2026-09-30) that get a
+    directory ``snapshot-YYYY-MM-DD`` holding only the ``assets`` of the clients open
+    by then — the statistical dates of the annual and quarterly ratings (CLS-2, CLS-3).
+    They reference day 1's clients, so they are imported after day 1.
+    """
     if clients < 1 or branches < 1 or days < 1 or chunk_size < 1:
         raise ValueError("clients, branches, days and chunk_size must be at least 1")
     if fmt not in {"csv", "parquet"}:
         raise ValueError(f"unknown format {fmt!r} (csv or parquet)")
     began = time.perf_counter()
     dates = trading_days(start, days, calendar or trading_calendar())
+    late = [d for d in snapshots if d >= dates[0]]
+    if late:
+        raise ValueError(f"a snapshot date must be before the first day {dates[0]}: {late[0]}")
     synth = _Synth(
         out, clients, branches, dates, seed, fmt, progress or (lambda _m: None), chunk_size
     )
+    synth.snapshots = sorted(set(snapshots))
     result = synth.run()
     result.seconds = time.perf_counter() - began
     return result
@@ -180,6 +193,7 @@ class _Synth:
         self.state = events.EventState()
         self.leave_day = _leave_day(len(dates))
         self.leaver: int | None = None
+        self.snapshots: list[dt.date] = []
         self.result = Result()
 
     def _new_accounts(self, date: dt.date) -> int:
@@ -189,9 +203,33 @@ class _Synth:
     def run(self) -> Result:
         self.out.mkdir(parents=True, exist_ok=True)
         self._populate()
+        for date in self.snapshots:
+            self._snapshot(date)
         for number, date in enumerate(self.dates):
             self._day(number, date)
         return self.result
+
+    def _snapshot(self, date: dt.date) -> None:
+        """``snapshot-DATE/assets``: day 1's assets moved back by a random factor per client."""
+        day, pop = epoch_day(date), self.pop
+        feed = FeedDirectory(self.out / f"snapshot-{date.isoformat()}", self.fmt)
+        saved = pop.assets.copy()
+        try:
+            for lo in range(0, pop.size, self.chunk):
+                hi = min(pop.size, lo + self.chunk)
+                idx = np.arange(lo, hi, dtype=np.int64)
+                factor = np.exp(0.25 * self.keyed.normal(f"snapshot:{date.isoformat()}", idx))
+                pop.assets[lo:hi] = np.round(saved[lo:hi] * factor, 2)
+                feed.write("assets", daily.assets_table(pop, lo, hi, day))
+            path = feed.close()
+        except BaseException:
+            feed.abort()
+            raise
+        finally:
+            pop.assets[:] = saved
+        self.result.directories.append(path)
+        self.result.rows["assets"] += feed.rows.get("assets", 0)
+        self.say(f"snapshot {date}: assets {feed.rows.get('assets', 0):,}")
 
     def _populate(self) -> None:
         """Day-1 clients, a broker who is also a client, and the staff member who will leave."""

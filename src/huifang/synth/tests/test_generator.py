@@ -416,3 +416,37 @@ def test_the_command_writes_feeds_and_a_summary(tmp_path: Path) -> None:
         call_command("synth", str(tmp_path), clients=50, branches=2, days=2, start=START, seed=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed-2026-10-12", "feed-2026-10-13"]
     assert "day 2/2" in err.getvalue() and "clients" in err.getvalue()
+
+
+def test_period_end_snapshots_hold_the_assets_of_the_clients_open_by_then(tmp_path: Path) -> None:
+    """CLS-2/CLS-3 read the assets at the statistical date: ``--snapshots`` writes them."""
+    year_end, quarter_end = dt.date(2025, 12, 31), dt.date(2026, 9, 30)
+    dirs = generate(
+        tmp_path, clients=300, branches=2, days=1, start=START, seed=3,
+        snapshots=[quarter_end, year_end],
+    )  # fmt: skip
+    assert [d.name for d in dirs] == [
+        "snapshot-2025-12-31", "snapshot-2026-09-30", "feed-2026-10-12",
+    ]  # fmt: skip
+    assert sorted(p.name for p in dirs[0].iterdir()) == ["assets.csv"]
+    opened = {r["client_id"]: r["open_date"] for r in read(dirs[2], "clients")}
+    # closed before day 1 (the generator knows only day 1's assets; those closing on day 1 held some)
+    closed = {
+        r["client_id"]
+        for r in read(dirs[2], "clients")
+        if r["status"] == "closed" and r["close_date"] < START.isoformat()
+    }
+    for directory, day in ((dirs[0], year_end), (dirs[1], quarter_end)):
+        ids = {r["client_id"] for r in read(directory, "assets")}
+        expected = {c for c, o in opened.items() if o <= day.isoformat()} - closed
+        assert ids == expected
+    day1 = {r["client_id"]: r["total_assets"] for r in read(dirs[2], "assets")}
+    year = {r["client_id"]: r["total_assets"] for r in read(dirs[0], "assets")}
+    both = [c for c in year if c in day1 and float(day1[c]) > 0]
+    moved = [c for c in both if year[c] != day1[c]]
+    assert both and len(moved) > len(both) * 0.9  # assets moved since, client by client
+
+
+def test_a_snapshot_must_come_before_the_first_day(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="before the first day"):
+        generate(tmp_path, clients=10, branches=1, days=1, start=START, seed=1, snapshots=[START])

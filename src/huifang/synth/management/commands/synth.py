@@ -51,6 +51,13 @@ class Command(BaseCommand):
             "--seed", type=int, default=20261012, help="random seed (default 20261012)"
         )
         parser.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="fmt")
+        parser.add_argument(
+            "--snapshots",
+            type=lambda text: [_date(part) for part in text.split(",") if part],
+            default=[],
+            help="earlier period ends with an assets snapshot (OUT/snapshot-YYYY-MM-DD/), "
+            "e.g. 2025-12-31,2026-09-30",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         def progress(message: str) -> None:
@@ -66,6 +73,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 fmt=options["fmt"],
                 progress=progress,
+                snapshots=options["snapshots"],
             )
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
