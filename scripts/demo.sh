@@ -31,7 +31,9 @@ for dir in "${dirs[@]}"; do
   day=${dir##*/feed-}
   echo "== nightly run $day"
   feeds=(--feeds "$dir"); [ "$day" = "$first" ] && feeds=()
-  HUIFANG_TODAY=$day $BIN/huifang run --date "$day" "${feeds[@]}" | grep -E "^(classification|assignment|overdue)" || true
+  log="$HUIFANG_DATA_DIR/run-$day.log"
+  HUIFANG_TODAY=$day $BIN/huifang run --date "$day" "${feeds[@]}" > "$log" || { cat "$log"; exit 1; }
+  grep -E "^(assignment|overdue):" "$log" || true
   last=$day
 done
 export HUIFANG_TODAY=$last
