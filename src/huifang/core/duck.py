@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+# (connection, sql, params, started, ended): perf_counter seconds; see ``recording``.
+Recorder = Callable[[duckdb.DuckDBPyConnection, str, Sequence[Any] | None, float, float], None]
+_recorder: Recorder | None = None
+
+
+@contextlib.contextmanager
+def recording(recorder: Recorder) -> Iterator[None]:
+    """Call ``recorder`` after every statement run through ``run`` and ``table`` (benchmarks).
+
+    One recorder per process at a time; nothing is recorded outside the block.
+    """
+    global _recorder
+    previous, _recorder = _recorder, recorder
+    try:
+        yield
+    finally:
+        _recorder = previous
 
 
 def connect(
@@ -28,11 +48,18 @@ def connect(
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
     """Execute a statement to completion (DuckDB keeps a result open until it is fetched)."""
+    began = time.perf_counter() if _recorder is not None else 0.0
     con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    if _recorder is not None:
+        _recorder(con, sql, params, began, time.perf_counter())
 
 
 def table(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
     """Run a query and return its whole result as a ``pyarrow.Table``."""
+    began = time.perf_counter() if _recorder is not None else 0.0
     relation = con.sql(sql, params=params) if params is not None else con.sql(sql)
     fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-    return fetch()
+    result = fetch()
+    if _recorder is not None:
+        _recorder(con, sql, params, began, time.perf_counter())
+    return result

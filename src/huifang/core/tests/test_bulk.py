@@ -74,3 +74,38 @@ def test_a_transaction_that_wrote_reads_its_own_rows(monkeypatch: Any) -> None:
     with transaction.atomic():
         some_classes(7)  # uncommitted (the test's own transaction)
         assert exported() == stored()
+
+
+@pytest.mark.django_db
+def test_a_large_load_into_an_empty_table_with_deferred_foreign_keys(monkeypatch: Any) -> None:
+    """The index rebuild after a large load works although the rows' FK checks are pending."""
+    import datetime as dt
+
+    import pyarrow as pa
+    from django.utils import timezone
+
+    from huifang.callbacks.models import NightlyRun, TaskEvent
+    from huifang.policy.services import policy_default_ensure
+
+    monkeypatch.setattr(bulk, "REBUILD_FROM", 3)
+    day = dt.date(2026, 10, 14)
+    run = NightlyRun.objects.create(
+        business_date=day, status="done", policy_version=policy_default_ensure(),
+        started_at=timezone.now(),
+    )  # fmt: skip
+    n = 5
+    at = timezone.now()
+    rows = pa.table({
+        "run_id": pa.array([run.pk] * n, pa.int64()),
+        "task_id": pa.array(range(1, n + 1), pa.int64()),
+        "event": pa.array(["created"] * n),
+        "staff_id": pa.array([None] * n, pa.string()),
+        "detail": pa.array(["{}"] * n),
+        "business_date": pa.array([day] * n, pa.date32()),
+        "at": pa.array([at] * n, pa.timestamp("us", tz="UTC")),
+        "actor": pa.array(["system:test"] * n),
+    })  # fmt: skip
+    indexes = {name for name, _sql in bulk.secondary_indexes(TaskEvent._meta.db_table)}
+    assert bulk.insert(TaskEvent._meta.db_table, rows) == n
+    assert TaskEvent.objects.filter(run=run).count() == n
+    assert {name for name, _sql in bulk.secondary_indexes(TaskEvent._meta.db_table)} == indexes
