@@ -11,9 +11,11 @@ PostgreSQL database:
 3. the quarterly re-rating on 2026-04-01 over a 2026-03-31 snapshot in which 5 % of
    the clients moved up to ``core`` (upgrade only: those rows are written back).
 
-Printed from the same run: the SQL step (DuckDB: measures, CASE, diff), the state
-export, the write-back (bulk writer + audited change set) and the floor. Targets on
-2 cores: SQL step ≤ 3× the floor; the quarterly write-back ≤ 10 s on PostgreSQL.
+Printed from the same run: the SQL step (DuckDB: measures, CASE, diff against the
+stored classes), the state export, the write-back (the changed rows with their CLS-9
+inputs as JSON — ``payload`` — then the bulk writer and the audited change set) and
+the floor. Targets on 2 cores: SQL step ≤ 3× the floor; the quarterly write-back
+≤ 10 s on PostgreSQL.
 
     python bench/classify_bench.py [--smoke] [--clients N] [--database sqlite|postgres]
 """
@@ -195,7 +197,7 @@ def main() -> None:
             f"{name}_sql_over_floor": round(sql_step / floor_s, 2),
             f"{name}_state_export_s": round(t["state"], 3),
             f"{name}_write_back_s": round(t["write"], 3),
-            **{f"{name}_{k}_s": round(t[k], 3) for k in ("write_history", "write_state", "audit", "commit")},
+            **{f"{name}_{k}_s": round(t[k], 3) for k in ("payload", "write_history", "write_state", "audit", "commit")},
         })  # fmt: skip
     figures["cpus"] = os.cpu_count()
     print(

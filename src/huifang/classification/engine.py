@@ -100,11 +100,13 @@ def run(plan: Plan, *, actor: str) -> Outcome:
             started = clock.now()
             con.register("cur_arrow", current_state(con, plan))
             laps.lap("state")
-            changes, counts = decide(con, plan)
+            counts = decide(con, plan)
             laps.lap("diff")
+            changes = change_rows(con, plan)
+            laps.lap("payload")
             outcome = _write(plan, changes, counts, actor=actor, started=started, laps=laps)
         laps.lap("commit")
-        steps = ("write_history", "write_state", "audit", "commit")
+        steps = ("payload", "write_history", "write_state", "audit", "commit")
         laps.timings["write"] = round(sum(laps.timings[k] for k in steps), 4)
         outcome.timings = laps.timings
         ClassificationRun.objects.filter(pk=outcome.run.pk).update(timings=laps.timings)
@@ -253,8 +255,8 @@ def _stale(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
     )
 
 
-def decide(con: duckdb.DuckDBPyConnection, plan: Plan) -> tuple[pa.Table, dict[str, Any]]:
-    """The changed rows (with their inputs) and the counts."""
+def decide(con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, Any]:
+    """``diff``: the rows whose class changes (old and new class); returns the counts."""
     _stale(con, plan)
     if plan.upgrade_only:  # 就高不就低; a code the standard lacks ranks lowest
         changed = "r.rank IS NOT NULL AND (oc.rank IS NULL OR r.rank < oc.rank)"
@@ -277,17 +279,23 @@ def decide(con: duckdb.DuckDBPyConnection, plan: Plan) -> tuple[pa.Table, dict[s
         f"AND st.scheme = cur.scheme WHERE {changed}",
         params,
     )
-    # Sorted by client, so that the database meets its index pages in order, not at
-    # random; the first rating (nothing stored yet) fills empty tables, whose indexes
-    # the bulk writer builds afterwards, and needs no order.
+    return _counts(con, plan)
+
+
+def change_rows(con: duckdb.DuckDBPyConnection, plan: Plan) -> pa.Table:
+    """The write-back's rows: each change with its inputs (CLS-9), as Arrow.
+
+    Sorted by client, so that the database meets its index pages in order, not at
+    random; the first rating (nothing stored yet) fills empty tables, whose indexes
+    the bulk writer builds afterwards, and needs no order.
+    """
     empty = con.execute("SELECT count(*) = 0 FROM cur_arrow").fetchall()[0][0]
     order = "" if empty else " ORDER BY d.client_id, d.scheme"
-    changes = duck.table(
+    return duck.table(
         con,
         f"SELECT d.client_id, d.scheme, d.old_class, d.new_class, d.existing, {_inputs_sql(plan)} "
         f"AS inputs FROM diff d JOIN measured m USING (client_id){order}",
     )
-    return changes, _counts(con, plan)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, Any]:
