@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huifang.callbacks import population
+from huifang.callbacks import listed, population
 from huifang.callbacks.rules import (
     Period,
     due_date,
@@ -176,7 +176,9 @@ class Evaluator:
             population.events(con, self.root, spec.code, p, day)
         elif isinstance(p, kinds.DepartureCallback):
             population.departures(con, spec.code, p, day)
-        else:  # STOCK-1 needs the list of clients to verify, which no feed carries yet
+        elif isinstance(p, kinds.DataVerificationCallback):
+            listed.verification_list(con, spec.code, p, day)
+        else:
             population.empty(con)
 
     # ---------------------------------------------------------------- plans
@@ -215,8 +217,16 @@ class Evaluator:
         duck.run(self.con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand")
 
     def _draw(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
-        """CON-7, CON-8: per stratum, draw just enough to keep sampled ≥ ceil(share × population)."""
-        seed = sample_seed(self.version.number, spec.code, period.label)
+        """CON-7, CON-8: per stratum, draw just enough to keep sampled ≥ ceil(share × population so far).
+
+        The population so far is every member the plan has had in its period (a member
+        who left — traded again, closed the account — still counts, and so does his
+        sample); the draw picks among today's members, in the order of the plan's
+        stored seed and share (a new policy version mid-period keeps the plan's draw). A member
+        left out of a draw before he was sampled — at the cap (CON-3) or no longer in
+        the population that day — is marked ``skipped_at_cap`` for good, so that ``plan
+        redraw`` replays the draw exactly (``rules.Entry``).
+        """
         con = self.con
         duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand LIMIT 0")
         strata = con.execute("SELECT DISTINCT stratum, level FROM cand ORDER BY stratum").fetchall()
@@ -226,12 +236,16 @@ class Evaluator:
             self._entries(plan)
             duck.run(con, "CREATE OR REPLACE TEMP TABLE pool AS "
                      "SELECT c.*, k.client_id IS NOT NULL AS known, coalesce(k.sampled, FALSE) AS was_sampled, "
+                     "coalesce(k.skipped, FALSE) AS was_skipped, "
                      "coalesce(capc.n, 0) >= ? AS at_cap, sha256(? || ':' || c.client_id) AS ord "
                      "FROM cand c LEFT JOIN known_entries k USING (client_id) LEFT JOIN capc USING (client_id) "
-                     "WHERE c.stratum = ?", [self.max, seed, stratum])  # fmt: skip
-            plan["population"] = _count(con, "SELECT count(*) FROM pool")
-            plan["required"] = required_count(spec.share, plan["population"])
-            already = _count(con, "SELECT count(*) FROM pool WHERE was_sampled")
+                     "WHERE c.stratum = ?", [self.max, plan["seed"], stratum])  # fmt: skip
+            plan["population"] = _count(
+                con,
+                "SELECT (SELECT count(*) FROM known_entries) + (SELECT count(*) FROM pool WHERE NOT known)",
+            )
+            plan["required"] = required_count(Decimal(plan["share"]), plan["population"])
+            already = _count(con, "SELECT count(*) FROM known_entries WHERE sampled")
             need = max(plan["required"] - already, 0)
             duck.run(con, "INSERT INTO drawn SELECT client_id, branch_code, level, stratum, start, facts, key "
                      "FROM pool WHERE NOT was_sampled AND NOT at_cap ORDER BY ord LIMIT ?", [need])  # fmt: skip
@@ -246,11 +260,19 @@ class Evaluator:
                 duck.table(
                     con,
                     "SELECT ? AS plan_key, p.client_id, "
-                    "p.at_cap AND NOT p.was_sampled AS skipped_at_cap, "
+                    "p.was_skipped OR (p.at_cap AND NOT p.was_sampled) AS skipped_at_cap, "
+                    "p.at_cap AND NOT p.was_sampled AND NOT p.was_skipped AS skipped_first, "
                     "p.was_sampled OR d.client_id IS NOT NULL AS sampled, NOT p.known AS new, "
                     "CASE WHEN NOT p.was_sampled AND d.client_id IS NOT NULL THEN CAST(? AS DATE) END "
-                    "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id)",
-                    [f"{spec.code}|{period.label}|{stratum}", self.day],
+                    "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id) "
+                    "UNION ALL "  # members who left the population, not sampled: out of today's draw
+                    "SELECT ?, k.client_id, TRUE, NOT k.skipped, FALSE, FALSE, CAST(NULL AS DATE) "
+                    "FROM known_entries k ANTI JOIN pool USING (client_id) WHERE NOT k.sampled",
+                    [
+                        f"{spec.code}|{period.label}|{stratum}",
+                        self.day,
+                        f"{spec.code}|{period.label}|{stratum}",
+                    ],
                 )  # fmt: skip
             )
         self.batch.entries += entries
@@ -260,26 +282,56 @@ class Evaluator:
         )
 
     def _entries(self, plan: dict[str, Any]) -> None:
-        """``known_entries``: the plan's stored members (client_id, sampled)."""
+        """``known_entries``: the plan's stored members (client_id, sampled, skipped at the cap)."""
         from huifang.callbacks.models import PlanEntry
 
         if plan["id"] is None:
-            table = pa.table(
-                {"client_id": pa.array([], pa.string()), "sampled": pa.array([], pa.bool_())}
-            )
+            table = pa.table({"client_id": pa.array([], pa.string()),
+                              "sampled": pa.array([], pa.bool_()), "skipped": pa.array([], pa.bool_())})  # fmt: skip
         else:
             table = bulk.fetch(
-                f'SELECT client_id, sampled FROM "{PlanEntry._meta.db_table}" WHERE plan_id = %s',
-                [plan["id"]], names=["client_id", "sampled"],
+                f'SELECT client_id, sampled, skipped_at_cap FROM "{PlanEntry._meta.db_table}" WHERE plan_id = %s',
+                [plan["id"]], names=["client_id", "sampled", "skipped"],
             )  # fmt: skip
         self.con.register("known_entries_arrow", table)
-        duck.run(
-            self.con,
-            "CREATE OR REPLACE TEMP TABLE known_entries AS SELECT * FROM known_entries_arrow",
-        )
+        duck.run(self.con, "CREATE OR REPLACE TEMP TABLE known_entries AS SELECT CAST(client_id AS VARCHAR) "
+                 "AS client_id, CAST(sampled AS BOOLEAN) AS sampled, CAST(skipped AS BOOLEAN) AS skipped "
+                 "FROM known_entries_arrow")  # fmt: skip
         self.con.unregister("known_entries_arrow")
 
     # ---------------------------------------------------------------- tasks
+
+    def _groups(self, kind: str) -> None:
+        """``grp``: one row per (client, level) of ``purp``, with its open task and its cap position.
+
+        CON-3 counts contacts, so one rule that reaches a client at the company and at
+        the branch level spends two of his callbacks: within a client, merged contacts
+        that start counting come first, then new ones (by level); ``over_cap`` marks a
+        new contact that finds the cap already spent, ``starts_counting`` a merged
+        uncounted contact that still finds room. Both hold only for capped rules.
+        """
+        duck.run(
+            self.con,
+            """
+            CREATE OR REPLACE TEMP TABLE grp AS
+            WITH g AS (
+                SELECT g.client_id, g.level, g.branch_code, g.due, o.task_id, o.counts,
+                       coalesce(capc.n, 0) AS n, o.task_id IS NOT NULL AND NOT o.counts AS uncounted
+                FROM (SELECT client_id, level, any_value(branch_code) AS branch_code, min(due) AS due
+                      FROM purp GROUP BY client_id, level) g
+                LEFT JOIN open_t o ON o.client_id = g.client_id AND o.level = g.level AND o.kind = ?
+                LEFT JOIN capc ON capc.client_id = g.client_id),
+            r AS (
+                SELECT *,
+                       row_number() OVER (PARTITION BY client_id, task_id IS NULL, uncounted ORDER BY level) AS i,
+                       count(*) FILTER (WHERE uncounted) OVER (PARTITION BY client_id) AS m
+                FROM g)
+            SELECT client_id, level, branch_code, due, task_id, counts, n,
+                   uncounted AND n + i - 1 < ? AS starts_counting,
+                   task_id IS NULL AND n + least(m, greatest(? - n, 0)) + i - 1 >= ? AS over_cap
+            FROM r""",
+            [kind, self.max, self.max, self.max],
+        )
 
     def _merge(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
         """CON-4 one open task per (client, level, kind); CON-3 the cap for new capped tasks."""
@@ -298,29 +350,18 @@ class Evaluator:
                  "FROM drawn d LEFT JOIN dues_arrow u USING (start)", [period.end])  # fmt: skip
         con.unregister("dues_arrow")
         kind = p.kind
-        duck.run(
-            con,
-            """
-            CREATE OR REPLACE TEMP TABLE grp AS
-            SELECT g.client_id, g.level, g.branch_code, g.due, o.task_id, o.counts,
-                   coalesce(capc.n, 0) AS n
-            FROM (SELECT client_id, level, any_value(branch_code) AS branch_code, min(due) AS due
-                  FROM purp GROUP BY client_id, level) g
-            LEFT JOIN open_t o ON o.client_id = g.client_id AND o.level = g.level AND o.kind = ?
-            LEFT JOIN capc ON capc.client_id = g.client_id""",
-            [kind],
-        )
+        capped = not spec.cap_exempt
+        self._groups(kind)
         fresh = _count(con, "SELECT count(*) FROM grp WHERE task_id IS NULL")
         first = self.next_task_id(fresh)
-        capped = not spec.cap_exempt
         reason = f"{spec.spec_id}: 季度回访已达 {self.max} 次上限且无可合并的未完成任务 (CON-3)"
         duck.run(con, """
             INSERT INTO open_t
             SELECT ? + row_number() OVER (ORDER BY client_id, level) - 1, client_id, level, ?, branch_code, due,
-                   ? AS counts, ? AND n >= ? AS cap_exception, CASE WHEN ? AND n >= ? THEN ? ELSE '' END,
+                   ? AS counts, ? AND over_cap AS cap_exception, CASE WHEN ? AND over_cap THEN ? ELSE '' END,
                    TRUE AS new, TRUE AS changed
             FROM grp WHERE task_id IS NULL""",
-            [first, kind, capped, capped, self.max, capped, self.max, reason])  # fmt: skip
+            [first, kind, capped, capped, capped, reason])  # fmt: skip
         summary.created += fresh
         summary.merged += _count(con, "SELECT count(*) FROM grp WHERE task_id IS NOT NULL")
         summary.cap_exceptions += _count(
@@ -334,9 +375,9 @@ class Evaluator:
             con,
             """
             UPDATE open_t SET due = least(open_t.due, g.due),
-                   counts = open_t.counts OR (? AND g.n < ?), changed = TRUE
+                   counts = open_t.counts OR (? AND g.starts_counting), changed = TRUE
             FROM grp g WHERE g.task_id = open_t.task_id""",
-            [capped, self.max],
+            [capped],
         )
         duck.run(
             con,
@@ -344,11 +385,14 @@ class Evaluator:
             INSERT INTO capc SELECT DISTINCT client_id, 0 FROM grp
             WHERE client_id NOT IN (SELECT client_id FROM capc)""",
         )
-        if capped:
+        if (
+            capped
+        ):  # CON-3: every new capped contact counts, and every merged one that starts counting
             duck.run(con, """
-                UPDATE capc SET n = capc.n + 1 FROM grp g
-                WHERE g.client_id = capc.client_id AND (g.task_id IS NULL OR (NOT g.counts AND g.n < ?))""",
-                [self.max])  # fmt: skip
+                UPDATE capc SET n = capc.n + g.added
+                FROM (SELECT client_id, count(*) AS added FROM grp WHERE task_id IS NULL OR starts_counting
+                      GROUP BY client_id) g
+                WHERE g.client_id = capc.client_id""")  # fmt: skip
         purposes = duck.table(con, """
             SELECT o.task_id, p.key, ? AS rule_code, ? AS rule_id, p.stratum, ? AS period,
                    CAST(? AS DATE) AS business_date, p.due AS due_date, ? AS cap_exempt, p.facts

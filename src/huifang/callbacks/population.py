@@ -21,6 +21,12 @@ from huifang.core import duck
 from huifang.policy import kinds
 
 PART = "part-0.parquet"
+TRADE_LOOKBACK_DAYS = 366
+DEPARTURE_LOOKBACK_DAYS = 62  # a leave date reported up to two months late still counts
+RELATION = (
+    "CASE WHEN {row}.introducer_staff_id = {staff}.staff_id THEN 'introducer' "
+    "WHEN {row}.broker_staff_id = {staff}.staff_id THEN 'broker' ELSE 'adviser' END AS relation"
+)
 CAND = (
     "client_id VARCHAR, branch_code VARCHAR, level VARCHAR, stratum VARCHAR, start DATE, "
     "facts VARCHAR, key VARCHAR"
@@ -75,12 +81,65 @@ def load_state(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> None
     if staff:
         duck.run(con, f"""
             CREATE OR REPLACE TEMP TABLE st AS
-            SELECT staff_id, branch_code, position, CAST(leave_date AS DATE) AS leave_date
+            SELECT staff_id, branch_code, position, CAST(leave_date AS DATE) AS leave_date,
+                   CAST(client_id AS VARCHAR) AS client_id
             FROM {scan(staff)}
             QUALIFY row_number() OVER (PARTITION BY staff_id ORDER BY "date" DESC, source_line DESC) = 1""")  # fmt: skip
     else:
         duck.run(con, "CREATE OR REPLACE TEMP TABLE st (staff_id VARCHAR, branch_code VARCHAR, "
-                 "position VARCHAR, leave_date DATE)")  # fmt: skip
+                 "position VARCHAR, leave_date DATE, client_id VARCHAR)")  # fmt: skip
+    _last_trades(con, root, day)
+    _departed_links(con, clients, day)
+
+
+def _departed_links(con: duckdb.DuckDBPyConnection, clients: list[Path], day: dt.date) -> None:
+    """``dep_links``: who each recent leaver introduced, brokered or served the day before he left.
+
+    DEP-1 must not miss the clients handed over to a successor in the same or a
+    later feed: their latest row no longer names the leaver, the row in force the
+    day before his ``leave_date`` does. Only the history of clients ever linked to a
+    recent leaver is ordered.
+    """
+    duck.run(con, "CREATE OR REPLACE TEMP TABLE dep_links (staff_id VARCHAR, leave_date DATE, "
+             "client_id VARCHAR, relation VARCHAR)")  # fmt: skip
+    since = day - dt.timedelta(days=DEPARTURE_LOOKBACK_DAYS)
+    leavers = con.execute(
+        "SELECT count(*) FROM st WHERE leave_date BETWEEN ? AND ?", [since, day]
+    ).fetchall()[0][0]
+    if not clients or not leavers:
+        return
+    duck.run(con, f"""
+        INSERT INTO dep_links
+        WITH leavers AS (SELECT staff_id, leave_date FROM st WHERE leave_date BETWEEN ? AND ?),
+        h AS (SELECT client_id, "date" AS d, source_line,
+                     CAST(introducer_staff_id AS VARCHAR) AS introducer_staff_id,
+                     CAST(broker_staff_id AS VARCHAR) AS broker_staff_id,
+                     CAST(adviser_staff_id AS VARCHAR) AS adviser_staff_id
+              FROM {scan(clients)}),
+        touched AS (SELECT DISTINCT h.client_id FROM h JOIN leavers l
+                    ON l.staff_id IN (h.introducer_staff_id, h.broker_staff_id, h.adviser_staff_id)),
+        ranged AS (SELECT *, lead(d) OVER (PARTITION BY client_id ORDER BY d, source_line) AS until
+                   FROM h WHERE client_id IN (SELECT client_id FROM touched))
+        SELECT l.staff_id, l.leave_date, r.client_id, {RELATION.format(row="r", staff="l")}
+        FROM ranged r JOIN leavers l
+          ON l.staff_id IN (r.introducer_staff_id, r.broker_staff_id, r.adviser_staff_id)
+        WHERE r.d < l.leave_date AND (r.until IS NULL OR r.until >= l.leave_date)""", [since, day])  # fmt: skip
+
+
+def _last_trades(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> None:
+    """§1 dormancy: a client's last trade is the later of ``last_trade_date`` and the archive's.
+
+    Only the last ``TRADE_LOOKBACK_DAYS`` of the trades archive are read (as the
+    classification's ``days_since_trade`` does): exact for every dormancy period up
+    to a year.
+    """
+    files = partitions(root, "trades", day - dt.timedelta(days=TRADE_LOOKBACK_DAYS), day)
+    if not files:
+        return
+    duck.run(con, f"""
+        UPDATE cl SET last_trade_date = greatest(cl.last_trade_date, t.last_trade)
+        FROM (SELECT client_id, max("date") AS last_trade FROM {scan(files)} GROUP BY client_id) t
+        WHERE t.client_id = cl.client_id""")  # fmt: skip
 
 
 def _cand(con: duckdb.DuckDBPyConnection, select: str, params: Sequence[Any] = ()) -> None:
@@ -132,18 +191,30 @@ def asset_threshold(
     con: duckdb.DuckDBPyConnection, root: Path, code: str, p: kinds.AssetThresholdCallback,
     period: Period, day: dt.date,
 ) -> None:  # fmt: skip
-    """KEY-1: clients whose latest assets snapshot up to ``day`` is at or above the threshold."""
+    """KEY-1: clients whose latest assets snapshot up to ``day`` is at or above the threshold.
+
+    Unless ``include_brokers``, a client who is himself a broker still in office is
+    left out: head office calls him back once a year as a broker (BRK-4, 004 §11
+    "每个客户（经纪人）每年一次").
+    """
     files = partitions(root, "assets", None, day)
     if not files:
         return empty(con)
+    brokers, params = "TRUE", list[Any]()
+    if not p.include_brokers:
+        brokers = (
+            "cl.client_id NOT IN (SELECT client_id FROM st WHERE position = 'broker' "
+            "AND client_id IS NOT NULL AND (leave_date IS NULL OR leave_date > ?))"
+        )
+        params = [day]
     _cand(con, f"""
         WITH a AS (SELECT client_id, total_assets, "date" AS assets_date FROM {scan(files)}
                    QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC) = 1)
         SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if p.level == "company" else "cl.branch_code"},
                CAST(? AS DATE), json_object('assets', a.total_assets, 'assets_date', a.assets_date)::VARCHAR,
                ? || ':' || cl.client_id
-        FROM cl JOIN a USING (client_id) WHERE a.total_assets >= ?""",
-        [_level(p.level), day, f"{code}:{period.label}", p.min_assets])  # fmt: skip
+        FROM cl JOIN a USING (client_id) WHERE a.total_assets >= ? AND {brokers}""",
+        [_level(p.level), day, f"{code}:{period.label}", p.min_assets, *params])  # fmt: skip
 
 
 def _level(level: str) -> str:
@@ -159,7 +230,8 @@ def by_class(
     params: list[Any] = [_level(level), day]
     if dormant_days is not None:
         cutoff = day - dt.timedelta(days=dormant_days)
-        dormant = "coalesce(cl.last_trade_date <= ?, cl.open_date <= ?)"
+        # §1: no trade for at least N days; with no known trade, opened over N days ago
+        dormant = "coalesce(cl.last_trade_date <= ?, cl.open_date < ?)"
         params += [cutoff, cutoff]
     _cand(con, f"""
         SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if level == "company" else "cl.branch_code"},
@@ -188,10 +260,14 @@ def top_n(
         measures.append(
             (p.ranking, "flows", f"CASE WHEN kind IN {chosen!r} THEN amount ELSE 0 END")
         )
-    else:
+    elif p.ranking == "warrant":
+        measures.append(("warrant", "trades", "coalesce(warrant_amount, 0)"))
+    elif p.rank_warrants_separately:
+        # §1: trade_amount includes warrant_amount; stocks rank without it, warrants alone
         measures.append(("traded", "trades", "trade_amount - coalesce(warrant_amount, 0)"))
-        if p.rank_warrants_separately:
-            measures.append(("warrant", "trades", "coalesce(warrant_amount, 0)"))
+        measures.append(("warrant", "trades", "coalesce(warrant_amount, 0)"))
+    else:
+        measures.append(("traded", "trades", "trade_amount"))
     parts = []
     params: list[Any] = []
     for name, file, expression in measures:
@@ -248,16 +324,25 @@ def events(
 def departures(
     con: duckdb.DuckDBPyConnection, code: str, p: kinds.DepartureCallback, day: dt.date
 ) -> None:
-    """DEP-1: clients introduced, brokered or served by staff who left on or before ``day``."""
+    """DEP-1: clients introduced, brokered or served by staff who left on or before ``day``.
+
+    A client counts when his current row names the leaver, or when the row in force
+    the day before the leave date did (handed over since: ``dep_links``); the facts
+    name the relation and the adviser now in charge. One purpose per (leaver, client).
+    """
+    since = day - dt.timedelta(days=DEPARTURE_LOOKBACK_DAYS)
     _cand(con, f"""
+        WITH links AS (
+            SELECT st.staff_id, st.leave_date, cl.client_id, 0 AS pref, {RELATION.format(row="cl", staff="st")}
+            FROM st JOIN cl ON st.staff_id IN (cl.introducer_staff_id, cl.broker_staff_id, cl.adviser_staff_id)
+            WHERE st.leave_date BETWEEN ? AND ?
+            UNION ALL
+            SELECT staff_id, leave_date, client_id, 1 AS pref, relation FROM dep_links)
         SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if p.level == "company" else "cl.branch_code"},
-               st.leave_date,
-               json_object('staff_id', st.staff_id, 'leave_date', st.leave_date,
-                           'relation', CASE WHEN cl.introducer_staff_id = st.staff_id THEN 'introducer'
-                                            WHEN cl.broker_staff_id = st.staff_id THEN 'broker'
-                                            ELSE 'adviser' END)::VARCHAR,
-               ? || ':' || st.staff_id || ':' || cl.client_id
-        FROM st JOIN cl ON st.staff_id IN (cl.introducer_staff_id, cl.broker_staff_id, cl.adviser_staff_id)
-        WHERE st.leave_date IS NOT NULL AND st.leave_date <= ? AND st.leave_date >= ?
-        QUALIFY row_number() OVER (PARTITION BY st.staff_id, cl.client_id ORDER BY st.staff_id) = 1""",
-        [_level(p.level), code, day, day - dt.timedelta(days=62)])  # fmt: skip
+               links.leave_date,
+               json_object('staff_id', links.staff_id, 'leave_date', links.leave_date,
+                           'relation', links.relation, 'adviser_now', cl.adviser_staff_id)::VARCHAR,
+               ? || ':' || links.staff_id || ':' || cl.client_id
+        FROM links JOIN cl USING (client_id)
+        QUALIFY row_number() OVER (PARTITION BY links.staff_id, cl.client_id ORDER BY links.pref) = 1""",
+        [since, day, _level(p.level), code])  # fmt: skip

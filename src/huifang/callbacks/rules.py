@@ -86,29 +86,50 @@ def required_count(share: Decimal, population: int) -> int:
 
 @dataclass(frozen=True)
 class Entry:
-    """A plan member for a redraw: the day it joined and whether it was at the cap that day."""
+    """A plan member for a redraw (CON-7, CON-8), as ``PlanEntry`` stores it.
+
+    ``added_on``: the day it joined the population (it counts from then on, CON-8);
+    ``at_cap``: it was left out of at least one draw before it was sampled — at the
+    quarterly cap (CON-3) or no longer in the population that day (``PlanEntry``
+    stores both as ``skipped_at_cap``); ``sampled_on``: the day it was drawn, if it was.
+    """
 
     client_id: str
     added_on: dt.date
     at_cap: bool = False
+    sampled_on: dt.date | None = None
+
+    def drawable(self, day: dt.date) -> bool:
+        """Whether the replay may draw it on ``day``.
+
+        A member once left out is kept out of every draw before the day it was drawn:
+        on the days it was left out the run skipped it too, and on the other days it
+        was not drawn, so leaving it out changes nothing there (a member below the
+        first ``need`` of the order does not move the ones above it). The cap can fall
+        between two days of one period (SMALL-1 spans two quarters), and a member can
+        come back to the population.
+        """
+        return not self.at_cap or (self.sampled_on is not None and day >= self.sampled_on)
 
 
-def cumulative_draw(entries: Sequence[Entry], share: Decimal, seed: str) -> set[str]:
+def cumulative_draw(entries: Sequence[Entry], share: Decimal, seed: str) -> dict[str, dt.date]:
     """CON-8 replayed: each day draw just enough to keep sampled ≥ ceil(share × population so far).
 
-    Within the stratum the order is ``sample_order``; a client at the cap is never drawn.
+    Within the stratum the order is ``sample_order`` (CON-7); a client at the cap is
+    never drawn (CON-3). The draw days are the days members joined and the days
+    members were drawn: on any other day of the period the run drew nothing. Returns
+    each drawn client with the day it was drawn.
     """
-    sampled: set[str] = set()
-    days = sorted({e.added_on for e in entries})
+    drawn: dict[str, dt.date] = {}
+    days = sorted({e.added_on for e in entries} | {e.sampled_on for e in entries if e.sampled_on})
+    ordered = sorted(entries, key=lambda e: sample_order(seed, e.client_id))
     for day in days:
-        members = [e for e in entries if e.added_on <= day]
-        need = required_count(share, len(members)) - len(sampled)
-        pool = sorted(
-            (e for e in members if e.client_id not in sampled and not e.at_cap),
-            key=lambda e: sample_order(seed, e.client_id),
-        )
-        sampled.update(e.client_id for e in pool[: max(need, 0)])
-    return sampled
+        population = sum(1 for e in entries if e.added_on <= day)
+        need = required_count(share, population) - len(drawn)
+        pool = (e for e in ordered if e.added_on <= day and e.client_id not in drawn)
+        for e in [e for e in pool if e.drawable(day)][: max(need, 0)]:
+            drawn[e.client_id] = day
+    return drawn
 
 
 def fires_on(firing: str, day: dt.date) -> bool:

@@ -34,14 +34,18 @@ from huifang.callbacks.choices import (
 from huifang.callbacks.engine import Evaluator, RuleSummary, rule_specs
 from huifang.callbacks.models import NightlyRun, Plan, PlanEntry, Purpose, Task, TaskEvent
 from huifang.callbacks.rules import (
+    Entry,
     Relations,
+    cumulative_draw,
     independence_conflicts,
-    least_loaded,
     quarter_label,
     recusal_conflicts,
+    required_count,
+    sample_seed,
 )
 from huifang.clients.models import Client
 from huifang.core import bulk, clock, duck
+from huifang.core.crashpoints import crashpoint
 from huifang.org.choices import Position, UnitKind
 from huifang.org.models import Staff
 from huifang.policy import kinds
@@ -118,6 +122,8 @@ def assignment_problems(
         position=staff.position, kind=kind, broker_client=rel.broker_client,
         barred=rules.independence.barred_positions,
         barred_for_broker_clients=rules.independence.barred_for_broker_clients)]  # fmt: skip
+    if get("target_staff_id") is not None and get("target_staff_id") == staff.staff_id:
+        problems.append("CON-1 recusal: the callback's target is the staff member himself")
     wanted = Position.SERVICE if kind == TaskKind.SERVICE else Position.AGENT
     if staff.position != wanted:
         problems.append(f"pool: position {staff.position}, needs {wanted}")
@@ -147,7 +153,9 @@ def _staff_facts(staff: Staff) -> StaffFacts:
                       staff.leave_date)  # fmt: skip
 
 
-def _relations(client: Client) -> Relations:
+def _relations(client: Client | None) -> Relations:
+    if client is None:  # a broker callback (BRK-4) targets staff, not a client
+        return Relations("", None, None, None)
     return Relations(client.pk, client.introducer_id, client.broker_id, client.adviser_id)
 
 
@@ -220,18 +228,22 @@ def nightly_run(*, day: dt.date, actor: str, progress: Progress = lambda _m: Non
                 started_at=clock.now(),
             )
             summary = _evaluate(con, run, rules, progress)
+            crashpoint("run_written")
             summary_assign = _assign_all(run, rules, progress)
             for code, n in summary_assign.items():
                 summary.setdefault(code, RuleSummary()).unassigned += n
+            overdue = _overdue(run, progress)
             out = {code: s.as_dict() for code, s in summary.items()}
             NightlyRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.DONE, finished_at=clock.now(), summary=out
             )
             audit_record(
                 action="callbacks.nightly_run", object_type="callbacks.NightlyRun", object_id=str(run.pk),
-                after={"business_date": day, "policy_version": version.number, "summary": out},
+                after={"business_date": day, "policy_version": version.number, "summary": out,
+                       "overdue_marked": overdue},
                 changeset=("callbacks.TaskEvent", {"run_id": run.pk}),
             )  # fmt: skip
+            crashpoint("run_before_commit")
     finally:
         con.close()
     run.refresh_from_db()
@@ -344,7 +356,7 @@ def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
         entries = duck.table(con, """
             SELECT i.plan_id, e.client_id, CAST(? AS DATE) AS added_on, e.sampled, e.sampled_on, e.skipped_at_cap
             FROM entries_arrow e JOIN plan_ids i USING (plan_key)
-            WHERE e.new OR e.sampled_on IS NOT NULL OR e.skipped_at_cap""", [day])  # fmt: skip
+            WHERE e.new OR e.sampled_on IS NOT NULL OR e.skipped_first""", [day])  # fmt: skip
         bulk.upsert(PlanEntry._meta.db_table, entries, key=["plan_id", "client_id"],
                     update=["sampled", "sampled_on", "skipped_at_cap"])  # fmt: skip
     tasks = duck.table(con, """
@@ -384,45 +396,130 @@ def _events(events: pa.Table, day: dt.date, staff: list[str | None] | None = Non
     bulk.insert(TaskEvent._meta.db_table, events)
 
 
+def _overdue(run: NightlyRun, progress: Progress) -> int:
+    """§12 overdue marks: an open task due before the business date is marked once.
+
+    ``overdue_since`` is the first business date the run saw it overdue, and one
+    ``overdue`` event joins the run's change set; a task already marked is left alone,
+    so re-running (or running the next date) adds nothing.
+    """
+    day = run.business_date
+    late = Task.objects.open().filter(due_date__lt=day, overdue_since__isnull=True)
+    rows = list(late.order_by("id").values_list("id", "due_date"))
+    if not rows:
+        return 0
+    late.update(overdue_since=day)
+    details = [
+        json.dumps({"due_date": due.isoformat(), "overdue_since": day.isoformat()})
+        for _, due in rows
+    ]
+    _events(pa.table({
+        "run_id": pa.array([run.pk] * len(rows), pa.int64()),
+        "task_id": pa.array([pk for pk, _ in rows], pa.int64()),
+        "event": pa.array([str(TaskEventKind.OVERDUE)] * len(rows), pa.string()),
+        "detail": pa.array(details, pa.string()),
+    }), day)  # fmt: skip
+    progress(f"overdue: {len(rows):,} task(s) marked")
+    return len(rows)
+
+
+# ---------------------------------------------------------------- plan redraw
+
+
+class PlanUnknown(LookupError):
+    """``plan redraw``: no plan has this id."""
+
+
+@dataclass(frozen=True)
+class Redraw:
+    """A plan's draw replayed from its stored members (CON-7, CON-8) against the stored sample."""
+
+    plan: Plan
+    seed: str  # the seed the plan's policy version, rule and period give (CON-7)
+    entries: int
+    required: int
+    drawn: dict[str, dt.date]  # replayed: client → day drawn
+    stored: dict[str, dt.date | None]  # stored sample: client → ``sampled_on``
+
+    @property
+    def drawn_not_stored(self) -> list[str]:
+        return sorted(set(self.drawn) - set(self.stored))
+
+    @property
+    def stored_not_drawn(self) -> list[str]:
+        return sorted(set(self.stored) - set(self.drawn))
+
+    @property
+    def seed_differs(self) -> bool:
+        return self.seed != self.plan.seed
+
+    @property
+    def same(self) -> bool:
+        return not (self.drawn_not_stored or self.stored_not_drawn or self.seed_differs)
+
+
+def plan_redraw(*, plan_id: int) -> Redraw:
+    """CON-7, CON-8: re-draw a plan's sample from its stored members and compare; audited.
+
+    The members (``PlanEntry``: day joined, skipped at the cap, day drawn) are replayed
+    by ``rules.cumulative_draw`` with the plan's seed and share. The seed is also
+    derived again from the plan's policy version, rule and period. The comparison is
+    a compliance check, so its outcome goes to the audit trail.
+    """
+    plan = Plan.objects.select_related("policy_version").filter(pk=plan_id).first()
+    if plan is None:
+        raise PlanUnknown(f"no plan {plan_id}")
+    rows = list(PlanEntry.objects.filter(plan=plan).values_list(
+        "client_id", "added_on", "skipped_at_cap", "sampled", "sampled_on"))  # fmt: skip
+    entries = [Entry(c, added, skipped, on) for c, added, skipped, _sampled, on in rows]
+    drawn = cumulative_draw(entries, plan.share, plan.seed)
+    result = Redraw(
+        plan=plan, seed=sample_seed(plan.policy_version.number, plan.rule_code, plan.period),
+        entries=len(entries), required=required_count(plan.share, len(entries)), drawn=drawn,
+        stored={c: on for c, _added, _skipped, sampled, on in rows if sampled},
+    )  # fmt: skip
+    audit_record(
+        action="callbacks.plan_redraw", object_type="callbacks.Plan", object_id=str(plan.pk),
+        branch_code=plan.branch_id or "",
+        after={"same": result.same, "seed_differs": result.seed_differs, "entries": result.entries,
+               "drawn": len(drawn), "stored": len(result.stored),
+               "drawn_not_stored": result.drawn_not_stored, "stored_not_drawn": result.stored_not_drawn},
+    )  # fmt: skip
+    return result
+
+
 # ---------------------------------------------------------------- assignment
 
 
 def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict[str, int]:
-    """Assign new and unassigned open tasks, reassign leavers' (CON-1, CON-2, CON-6), balanced."""
+    """Assign new and unassigned open tasks, reassign leavers' (CON-1, CON-2, CON-6), balanced.
+
+    Each task goes to the least-loaded eligible staff member of its unit (open tasks,
+    ties by staff id); a task nobody may hold is flagged with the reason and an
+    ``unassigned`` event (once, not every night) and counted in the summary under
+    the rule that created it — never dropped. Returns those counts by rule code.
+    """
     day = run.business_date
-    todo: list[dict[str, Any]] = [
-        dict(row)
-        for row in (
-            Task.objects.open()
-            .filter(Q(assignee__isnull=True) | Q(assignee__leave_date__lte=day))
-            .values(
-                "id", "client_id", "level", "kind", "branch_id", "assignee_id", "unassigned_reason"
-            )
-            .order_by("due_date", "id")
-        )
-    ]
+    todo = _assignment_todo(day)
     if not todo:
         return {}
-    pool = [
-        StaffFacts(s["staff_id"], s["unit_id"], s["unit__unit_kind"], s["position"], s["client_id"], s["leave_date"])
-        for s in Staff.objects.filter(position__in=[Position.AGENT, Position.SERVICE])
-        .filter(Q(leave_date__isnull=True) | Q(leave_date__gt=day))
-        .values("staff_id", "unit_id", "unit__unit_kind", "position", "client_id", "leave_date")
-    ]  # fmt: skip
-    loads = dict(
+    units = _staff_by_unit(day)
+    loads: dict[str, int] = dict(
         Task.objects.open()
         .filter(assignee__isnull=False)
         .values_list("assignee_id")
         .annotate(n=Count("id"))
     )
     clients = {c["client_id"]: c for c in bulk.fetch_by_keys(
-        Client._meta.db_table, "client_id", pa.array(sorted({t["client_id"] for t in todo}), pa.string()),
+        Client._meta.db_table, "client_id", pa.array(sorted({t["client_id"] for t in todo if t["client_id"]}), pa.string()),
         ["client_id", "introducer_id", "broker_id", "adviser_id"]).to_pylist()}  # fmt: skip
-    first_rule = dict(
-        Purpose.objects.filter(task_id__in=[t["id"] for t in todo]).values_list(
-            "task_id", "rule_code"
-        )
-    )
+    first_rule: dict[int, str] = {}
+    for task_id, rule_code in (
+        Purpose.objects.filter(task_id__in=[t["id"] for t in todo])
+        .order_by("id")
+        .values_list("task_id", "rule_code")
+    ):
+        first_rule.setdefault(task_id, rule_code)
     updates: list[tuple[str | None, str, str, int]] = []
     event_rows: list[tuple[int, str, str]] = []
     staff_ids: list[str | None] = []
@@ -430,18 +527,21 @@ def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict
     for task in todo:
         c = clients.get(task["client_id"], {})
         rel = Relations(
-            task["client_id"], c.get("introducer_id"), c.get("broker_id"), c.get("adviser_id")
+            task["client_id"] or "", c.get("introducer_id"), c.get("broker_id"), c.get("adviser_id")
         )
-        chosen, proof = _choose(task, pool, loads, rel, rules, day)
+        candidates = units.get(
+            CALL_CENTER if task["level"] == Level.COMPANY else task["branch_id"], []
+        )
+        chosen, proof, refused = _choose(task, candidates, loads, rel, rules, day)
         if chosen is None:
-            reason = "无符合回避与独立性要求的回访人员 (CON-1, CON-2, CON-6)"
-            unassigned[first_rule.get(task["id"], "")] = (
-                unassigned.get(first_rule.get(task["id"], ""), 0) + 1
-            )
+            rule = first_rule.get(task["id"], "")
+            unassigned[rule] = unassigned.get(rule, 0) + 1
+            reason = _unassigned_reason(task, refused)
             if task["unassigned_reason"] != reason or task["assignee_id"]:
                 updates.append((None, TaskStatus.OPEN, reason, task["id"]))
+                detail = {"reason": reason, "previous": task["assignee_id"], "refused": refused}
                 event_rows.append(
-                    (task["id"], TaskEventKind.UNASSIGNED, json.dumps({"reason": reason}))
+                    (task["id"], TaskEventKind.UNASSIGNED, json.dumps(detail, ensure_ascii=False))
                 )
                 staff_ids.append(None)
             continue
@@ -466,14 +566,58 @@ def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict
     return unassigned
 
 
+CALL_CENTER = ":call_center"  # the key of the call-center staff in ``_staff_by_unit``
+
+
+def _assignment_todo(day: dt.date) -> list[dict[str, Any]]:
+    """Open tasks without an assignee or whose assignee has left by ``day``, most urgent first."""
+    return [
+        dict(row)
+        for row in Task.objects.open()
+        .filter(Q(assignee__isnull=True) | Q(assignee__leave_date__lte=day))
+        .values("id", "client_id", "target_staff_id", "level", "kind", "branch_id", "assignee_id",
+                "unassigned_reason")
+        .order_by("due_date", "id")
+    ]  # fmt: skip
+
+
+def _staff_by_unit(day: dt.date) -> dict[str, list[StaffFacts]]:
+    """Agents and service staff in office on ``day`` by unit; call-center staff also together (CON-6)."""
+    units: dict[str, list[StaffFacts]] = {}
+    for s in (
+        Staff.objects.filter(position__in=[Position.AGENT, Position.SERVICE])
+        .filter(Q(leave_date__isnull=True) | Q(leave_date__gt=day))
+        .values("staff_id", "unit_id", "unit__unit_kind", "position", "client_id", "leave_date")
+        .order_by("staff_id")
+    ):
+        facts = StaffFacts(s["staff_id"], s["unit_id"], s["unit__unit_kind"], s["position"],
+                           s["client_id"], s["leave_date"])  # fmt: skip
+        units.setdefault(facts.unit_id, []).append(facts)
+        if facts.unit_kind == UnitKind.CALL_CENTER:
+            units.setdefault(CALL_CENTER, []).append(facts)
+    return units
+
+
 def _choose(
-    task: dict[str, Any], pool: list[StaffFacts], loads: dict[str, int], rel: Relations,
+    task: dict[str, Any], candidates: list[StaffFacts], loads: dict[str, int], rel: Relations,
     rules: Constraints, day: dt.date,
-) -> tuple[str | None, dict[str, Any]]:  # fmt: skip
-    fit: dict[str, dict[str, Any]] = {}
-    for staff in pool:
+) -> tuple[str | None, dict[str, Any], dict[str, list[str]]]:  # fmt: skip
+    """The least-loaded candidate who may hold the task (ties by staff id), his proof, and who was refused why."""
+    refused: dict[str, list[str]] = {}
+    for staff in sorted(candidates, key=lambda s: (loads.get(s.staff_id, 0), s.staff_id)):
         problems, proof = assignment_problems(task=task, staff=staff, rel=rel, rules=rules, on=day)
         if not problems:
-            fit[staff.staff_id] = proof
-    chosen = least_loaded(fit, loads)
-    return chosen, (fit[chosen] if chosen else {})
+            return staff.staff_id, proof, refused
+        refused[staff.staff_id] = problems
+    return None, {}, refused
+
+
+def _unassigned_reason(task: dict[str, Any], refused: dict[str, list[str]]) -> str:
+    """Why nobody may hold the task: nobody of its pool in its unit, or who was refused for what."""
+    wanted = "客户服务人员" if task["kind"] == TaskKind.SERVICE else "回访专员"
+    unit = "客户服务中心" if task["level"] == Level.COMPANY else f"营业部 {task['branch_id']}"
+    pool = {s: p for s, p in sorted(refused.items()) if not any(x.startswith("pool:") for x in p)}
+    if not pool:
+        return f"{unit}无在岗{wanted} (CON-6)"
+    why = "; ".join(f"{s}: {', '.join(p)}" for s, p in pool.items())
+    return f"无符合回避与独立性要求的回访人员 (CON-1, CON-2, CON-6) — {why}"

@@ -70,3 +70,63 @@ def purposes() -> set[tuple[str, str, str, str]]:
         for t in Task.objects.prefetch_related("purposes")
         for p in t.purposes.all()
     }
+
+
+# ---------------------------------------------------------------- exact views of the outcome
+
+
+def tasks() -> set[tuple[str, str, str, str, str]]:
+    """(client, level, kind, due date, purposes as SPEC §12 ``a;b``) of every task."""
+    return {
+        (t.client_id, t.level, t.kind, t.due_date.isoformat(),
+         ";".join(sorted({p.rule_code for p in t.purposes.all()})))
+        for t in Task.objects.prefetch_related("purposes")
+    }  # fmt: skip
+
+
+def of_rule(rule: str) -> set[tuple[str, str, str]]:
+    """(client, level, due date) of every purpose of ``rule``."""
+    return {(c, level, due) for c, code, level, due in purposes() if code == rule}
+
+
+def facts(rule: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The triggering facts of ``rule``'s purposes by (client, level)."""
+    from huifang.callbacks.models import Purpose
+
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in Purpose.objects.filter(rule_code=rule).select_related("task").order_by("key"):
+        found.setdefault((p.task.client_id or "", p.task.level), []).append(p.facts_dict)
+    return found
+
+
+def loads() -> dict[str, int]:
+    """Open tasks per assignee (None: unassigned)."""
+    counts: dict[str, int] = {}
+    for assignee in Task.objects.open().values_list("assignee_id", flat=True):
+        counts[assignee or ""] = counts.get(assignee or "", 0) + 1
+    return counts
+
+
+def policy_variant(changes: dict[str, dict[str, Any]], effective_from: str = "2026-09-01") -> Any:
+    """An approved policy version whose rules differ from the one in force by ``changes``.
+
+    ``changes`` maps a rule code to the parameters it overrides (a shallow update).
+    Loaded and approved by two compliance users while the clock reads a day before
+    ``effective_from`` (a version cannot take effect in the past).
+    """
+    from huifang.accounts.choices import Role
+    from huifang.accounts.tests.factories import user_with_role
+    from huifang.core import clock
+    from huifang.policy.selectors import version_document, version_in_force
+    from huifang.policy.services import policy_version_approve, policy_version_load
+
+    start = dt.date.fromisoformat(effective_from)
+    document = version_document(version_in_force(on=start))
+    for rule in document["rules"]:
+        rule["params"] = {**rule["params"], **changes.get(rule["code"], {})}
+    document["version"] = {"effective_from": effective_from, "reason": "测试参数"}
+    author = user_with_role(Role.COMPLIANCE, username="compliance_author")
+    approver = user_with_role(Role.COMPLIANCE, username="compliance_approver")
+    with clock.frozen(start - dt.timedelta(days=1)):
+        draft = policy_version_load(document=document, author=author)
+        return policy_version_approve(version=draft, approver=approver)
