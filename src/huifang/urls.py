@@ -10,4 +10,5 @@ urlpatterns = [
     path("calendar/", include("huifang.calendars.urls")),
     path("policy/", include("huifang.policy.urls")),
     path("", include("huifang.classification.urls")),
+    path("callbacks/", include("huifang.callbacks.urls")),
 ]

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from huifang.accounts.choices import Role
 from huifang.accounts.permissions import user_has_role
+from huifang.callbacks.access import LIST_VIEWERS, PLAN_VIEWERS, TASK_VIEWERS
 from huifang.core import clock
 
 # Who reads client data; the admin manages users and calendars and sees no client data.
@@ -55,6 +56,9 @@ NAV = (
     NavItem(
         "classification:branches", _("理财服务人员"), (Role.BRANCH_MANAGER,), "classification:"
     ),
+    NavItem("callbacks:tasks", _("回访任务"), TASK_VIEWERS, "callbacks:tasks"),
+    NavItem("callbacks:plans", _("回访计划"), PLAN_VIEWERS, "callbacks:plans"),
+    NavItem("callbacks:verification", _("核实名单"), LIST_VIEWERS, "callbacks:verification"),
 )
 ADMIN_SITE_ITEM = NavItem("admin:index", _("系统管理"), None, "admin:")
 

@@ -3,7 +3,7 @@
 Every model with ``visible_to`` must appear in ``BRANCH_A_OBJECTS`` (a test checks
 it), so a later model joins the matrix the day it is added. Where a page exists the
 check goes through HTTP (the client page, the search, the change history on the
-client page, the reveal); everywhere else through ``Model.objects.visible_to(user)``,
+client page, the reveal; the plan, task and verification list pages); everywhere else through ``Model.objects.visible_to(user)``,
 which every future view must read through. When a type gets a page, add its HTTP
 check to ``HTTP_CHECKS``.
 
@@ -129,6 +129,49 @@ def adviser_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, ob
     )
 
 
+def _listed_or_refused(http: PiiScanningClient, user: Any, url: str, *shown: str) -> None:
+    """A list page never shows ``shown``; a user whose role does not read it gets 403."""
+    http.force_login(user)
+    response = http.get(url)
+    if response.status_code == 403:
+        return
+    assert_list_excludes(response, *shown)
+
+
+def plan_detail_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    assert_out_of_scope_404(http, user, reverse("callbacks:plan", args=[obj.pk]))
+
+
+def plan_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    plan_url = reverse("callbacks:plan", args=[obj.pk])
+    for query in ("", f"?rule={obj.rule_code}", f"?period={obj.period}"):
+        _listed_or_refused(http, user, reverse("callbacks:plans") + query, plan_url)
+
+
+def task_detail_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    assert_out_of_scope_404(http, user, reverse("callbacks:task", args=[obj.pk]))
+
+
+def task_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    task_url = reverse("callbacks:task", args=[obj.pk])
+    for query in ("", "?status=open", "?overdue=yes", f"?due_from={obj.due_date}"):
+        _listed_or_refused(http, user, reverse("callbacks:tasks") + query, task_url)
+
+
+def listing_detail_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    """Branch A01's list answers 404; listing its client is refused and saves nothing."""
+    url = reverse("callbacks:verification")
+    assert_out_of_scope_404(http, user, f"{url}?branch={w.a01.code}")
+    before = type(obj).objects.count()
+    response = http.post(url, {"client_id": obj.client_id, "reason": "核实证件"})
+    assert response.status_code in (400, 403), response.status_code
+    assert type(obj).objects.count() == before
+
+
+def listing_list_http(http: PiiScanningClient, user: Any, w: SimpleNamespace, obj: Any) -> None:
+    _listed_or_refused(http, user, reverse("callbacks:verification"), obj.reason)
+
+
 HTTP_CHECKS: dict[
     tuple[str, str], Callable[[PiiScanningClient, Any, SimpleNamespace, Any], None]
 ] = {
@@ -142,6 +185,12 @@ HTTP_CHECKS: dict[
     ("classification.AdviserAssignment", "detail"): class_detail_http,
     ("classification.AdviserAssignment", "list"): adviser_list_http,
     ("classification.YearlyVisit", "detail"): class_detail_http,
+    ("callbacks.Plan", "detail"): plan_detail_http,
+    ("callbacks.Plan", "list"): plan_list_http,
+    ("callbacks.Task", "detail"): task_detail_http,
+    ("callbacks.Task", "list"): task_list_http,
+    ("callbacks.VerificationListEntry", "detail"): listing_detail_http,
+    ("callbacks.VerificationListEntry", "list"): listing_list_http,
 }
 
 

@@ -21,18 +21,37 @@ from huifang.core import clock
 from huifang.core.context_processors import calendar_banner
 from huifang.core.testing import browser
 
-ALL_ENTRIES = {"首页", "客户查询", "数据导入", "工作日历", "制度规则", "理财服务人员", "系统管理"}
+ALL_ENTRIES = {"首页", "客户查询", "数据导入", "工作日历", "制度规则", "理财服务人员", "系统管理",
+               "回访任务", "回访计划", "核实名单"}  # fmt: skip
 NAV_BY_ROLE = {
-    Role.AGENT: {"首页", "客户查询"},
-    Role.REVIEWER: {"首页", "客户查询"},
-    Role.BRANCH_OPS: {"首页", "客户查询"},
-    Role.BRANCH_MARKETING: {"首页", "客户查询"},
-    Role.BRANCH_MANAGER: {"首页", "客户查询", "理财服务人员"},
+    Role.AGENT: {"首页", "客户查询", "回访任务"},
+    Role.REVIEWER: {"首页", "客户查询", "回访任务"},
+    Role.BRANCH_OPS: {"首页", "客户查询", "回访任务", "回访计划", "核实名单"},
+    Role.BRANCH_MARKETING: {"首页", "客户查询", "回访任务", "回访计划"},
+    Role.BRANCH_MANAGER: {"首页", "客户查询", "理财服务人员", "回访任务", "回访计划", "核实名单"},
     Role.ADVISER: {"首页", "客户查询"},
-    Role.REGIONAL: {"首页", "客户查询"},
-    Role.HQ_SERVICE: {"首页", "客户查询", "数据导入", "工作日历", "制度规则"},
+    Role.REGIONAL: {"首页", "客户查询", "回访任务", "回访计划", "核实名单"},
+    Role.HQ_SERVICE: {
+        "首页",
+        "客户查询",
+        "数据导入",
+        "工作日历",
+        "制度规则",
+        "回访任务",
+        "回访计划",
+        "核实名单",
+    },
     Role.DEPARTMENT: {"首页", "客户查询"},
-    Role.COMPLIANCE: {"首页", "客户查询", "数据导入", "工作日历", "制度规则"},
+    Role.COMPLIANCE: {
+        "首页",
+        "客户查询",
+        "数据导入",
+        "工作日历",
+        "制度规则",
+        "回访任务",
+        "回访计划",
+        "核实名单",
+    },
     Role.ADMIN: {"首页", "数据导入", "工作日历"},
 }
 
@@ -73,6 +92,9 @@ def test_the_menu_links_where_it_says(world: SimpleNamespace) -> None:
         "数据导入": reverse("feeds:batches"),
         "工作日历": reverse("calendars:index"),
         "制度规则": reverse("policy:index"),
+        "回访任务": reverse("callbacks:tasks"),
+        "回访计划": reverse("callbacks:plans"),
+        "核实名单": reverse("callbacks:verification"),
     }
 
 
@@ -174,7 +196,11 @@ def test_english_can_be_chosen(world: SimpleNamespace) -> None:
     assert response.status_code == 302
     html = http.get(reverse("home")).content.decode()
     assert '<html lang="en">' in html
-    assert nav_of(html) == {"Home": reverse("home"), "Client search": reverse("clients:search")}
+    assert nav_of(html) == {
+        "Home": reverse("home"),
+        "Client search": reverse("clients:search"),
+        "Callback tasks": reverse("callbacks:tasks"),
+    }
     assert "My tasks" in html and "Due today" in html and "Callback agent" in html
     assert banner_of(html) == (
         "The 2027 working calendar is not loaded yet: "
