@@ -39,7 +39,7 @@ def verification_list(
     company = p.level == "company"
     con.register("listed_arrow", entries)
     duck.run(con, f"""
-        INSERT INTO cand
+        INSERT INTO cand (client_id, branch_code, level, stratum, start, facts, key)
         SELECT client_id, branch_code, ? AS level, {"''" if company else "branch_code"} AS stratum,
                CAST(listed_on AS DATE) AS start,
                json_object('entry_id', entry_id, 'reason', reason, 'listed_on', CAST(listed_on AS DATE),

@@ -27,6 +27,9 @@ RELATION = (
     "CASE WHEN {row}.introducer_staff_id = {staff}.staff_id THEN 'introducer' "
     "WHEN {row}.broker_staff_id = {staff}.staff_id THEN 'broker' ELSE 'adviser' END AS relation"
 )
+# The first seven columns every family fills (``_cand`` inserts them by name); later
+# columns are optional and NULL unless a family sets them (``extra`` of ``_cand``).
+BASE = ("client_id", "branch_code", "level", "stratum", "start", "facts", "key")
 CAND = (
     "client_id VARCHAR, branch_code VARCHAR, level VARCHAR, stratum VARCHAR, start DATE, "
     "facts VARCHAR, key VARCHAR"
@@ -142,9 +145,16 @@ def _last_trades(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> No
         WHERE t.client_id = cl.client_id""")  # fmt: skip
 
 
-def _cand(con: duckdb.DuckDBPyConnection, select: str, params: Sequence[Any] = ()) -> None:
+def _cand(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    params: Sequence[Any] = (),
+    extra: Sequence[str] = (),
+) -> None:
+    """``cand`` := the rows of ``select``: the ``BASE`` columns, then ``extra`` ones, in order."""
     empty(con)
-    duck.run(con, f"INSERT INTO cand {select}", list(params))
+    columns = ", ".join((*BASE, *extra))
+    duck.run(con, f"INSERT INTO cand ({columns}) {select}", list(params))
 
 
 def empty(con: duckdb.DuckDBPyConnection) -> None:
