@@ -228,75 +228,97 @@ class Evaluator:
         redraw`` replays the draw exactly (``rules.Entry``).
         """
         con = self.con
-        duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand LIMIT 0")
         strata = con.execute("SELECT DISTINCT stratum, level FROM cand ORDER BY stratum").fetchall()
-        entries = []
-        for stratum, level in strata:
-            plan = self._plan(spec, period, stratum, level)
-            self._entries(plan)
-            duck.run(con, "CREATE OR REPLACE TEMP TABLE pool AS "
-                     "SELECT c.*, k.client_id IS NOT NULL AS known, coalesce(k.sampled, FALSE) AS was_sampled, "
-                     "coalesce(k.skipped, FALSE) AS was_skipped, "
-                     "coalesce(capc.n, 0) >= ? AS at_cap, sha256(? || ':' || c.client_id) AS ord "
-                     "FROM cand c LEFT JOIN known_entries k USING (client_id) LEFT JOIN capc USING (client_id) "
-                     "WHERE c.stratum = ?", [self.max, plan["seed"], stratum])  # fmt: skip
-            plan["population"] = _count(
-                con,
-                "SELECT (SELECT count(*) FROM known_entries) + (SELECT count(*) FROM pool WHERE NOT known)",
-            )
+        plans = {stratum: self._plan(spec, period, stratum, level) for stratum, level in strata}
+        plan_key = f"{spec.code}|{period.label}|"
+        con.register("strata_arrow", pa.table({
+            "stratum": pa.array(list(plans), pa.string()),
+            "seed": pa.array([p["seed"] for p in plans.values()], pa.string()),
+        }))  # fmt: skip
+        self._entries(spec, period)
+        # every stratum at once: today's members with what the plan knows of them
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE pool AS "
+                 "SELECT c.*, k.client_id IS NOT NULL AS known, coalesce(k.sampled, FALSE) AS was_sampled, "
+                 "coalesce(k.skipped, FALSE) AS was_skipped, coalesce(capc.n, 0) >= ? AS at_cap, "
+                 "sha256(s.seed || ':' || c.client_id) AS ord "
+                 "FROM cand c JOIN strata_arrow s USING (stratum) "
+                 "LEFT JOIN known_entries k USING (stratum, client_id) LEFT JOIN capc USING (client_id)",
+                 [self.max])  # fmt: skip
+        con.unregister("strata_arrow")
+        counts = {
+            stratum: (known, sampled, fresh, skipped)
+            for stratum, known, sampled, fresh, skipped in con.execute(
+                "SELECT s.stratum, coalesce(k.known, 0), coalesce(k.sampled, 0), coalesce(p.fresh, 0), "
+                "coalesce(p.skipped, 0) FROM (SELECT DISTINCT stratum FROM cand) s "
+                "LEFT JOIN (SELECT stratum, count(*) AS known, count(*) FILTER (WHERE sampled) AS sampled "
+                "           FROM known_entries GROUP BY stratum) k USING (stratum) "
+                "LEFT JOIN (SELECT stratum, count(*) FILTER (WHERE NOT known) AS fresh, "
+                "           count(*) FILTER (WHERE NOT was_sampled AND at_cap) AS skipped "
+                "           FROM pool GROUP BY stratum) p USING (stratum)"
+            ).fetchall()
+        }  # fmt: skip
+        needs: dict[str, int] = {}
+        for stratum, plan in plans.items():
+            known, already, fresh, skipped = counts[stratum]
+            plan["population"] = known + fresh
             plan["required"] = required_count(Decimal(plan["share"]), plan["population"])
-            already = _count(con, "SELECT count(*) FROM known_entries WHERE sampled")
-            need = max(plan["required"] - already, 0)
-            duck.run(con, "INSERT INTO drawn SELECT client_id, branch_code, level, stratum, start, facts, key "
-                     "FROM pool WHERE NOT was_sampled AND NOT at_cap ORDER BY ord LIMIT ?", [need])  # fmt: skip
-            got = _count(con, "SELECT count(*) FROM drawn WHERE stratum = ?", [stratum])
-            skipped = _count(con, "SELECT count(*) FROM pool WHERE NOT was_sampled AND at_cap")
-            plan["sampled"] = already + got
+            needs[stratum] = max(plan["required"] - already, 0)
+            plan["sampled"] = already
             plan["skipped_at_cap"] = skipped
             summary.population += plan["population"]
             summary.required += plan["required"]
             summary.skipped_at_cap += skipped
-            entries.append(
-                duck.table(
-                    con,
-                    "SELECT ? AS plan_key, p.client_id, "
-                    "p.was_skipped OR (p.at_cap AND NOT p.was_sampled) AS skipped_at_cap, "
-                    "p.at_cap AND NOT p.was_sampled AND NOT p.was_skipped AS skipped_first, "
-                    "p.was_sampled OR d.client_id IS NOT NULL AS sampled, NOT p.known AS new, "
-                    "CASE WHEN NOT p.was_sampled AND d.client_id IS NOT NULL THEN CAST(? AS DATE) END "
-                    "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id) "
-                    "UNION ALL "  # members who left the population, not sampled: out of today's draw
-                    "SELECT ?, k.client_id, TRUE, NOT k.skipped, FALSE, FALSE, CAST(NULL AS DATE) "
-                    "FROM known_entries k ANTI JOIN pool USING (client_id) WHERE NOT k.sampled",
-                    [
-                        f"{spec.code}|{period.label}|{stratum}",
-                        self.day,
-                        f"{spec.code}|{period.label}|{stratum}",
-                    ],
-                )  # fmt: skip
-            )
-        self.batch.entries += entries
+        con.register("needs_arrow", pa.table({
+            "stratum": pa.array(list(needs), pa.string()),
+            "need": pa.array(list(needs.values()), pa.int64()),
+        }))  # fmt: skip
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn AS "
+                 "SELECT * EXCLUDE (known, was_sampled, was_skipped, at_cap, ord, rn, need) FROM ("
+                 "  SELECT p.*, row_number() OVER (PARTITION BY p.stratum ORDER BY p.ord) AS rn "
+                 "  FROM pool p WHERE NOT p.was_sampled AND NOT p.at_cap) "
+                 "JOIN needs_arrow n USING (stratum) WHERE rn <= n.need")  # fmt: skip
+        con.unregister("needs_arrow")
+        for stratum, got in con.execute(
+            "SELECT stratum, count(*) FROM drawn GROUP BY stratum"
+        ).fetchall():
+            plans[stratum]["sampled"] += got
+        self.batch.entries.append(
+            duck.table(
+                con,
+                "SELECT ? || p.stratum AS plan_key, p.client_id, "
+                "p.was_skipped OR (p.at_cap AND NOT p.was_sampled) AS skipped_at_cap, "
+                "p.at_cap AND NOT p.was_sampled AND NOT p.was_skipped AS skipped_first, "
+                "p.was_sampled OR d.client_id IS NOT NULL AS sampled, NOT p.known AS new, "
+                "CASE WHEN NOT p.was_sampled AND d.client_id IS NOT NULL THEN CAST(? AS DATE) END "
+                "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id) "
+                "UNION ALL "  # members who left the population, not sampled: out of today's draw
+                "SELECT ? || k.stratum, k.client_id, TRUE, NOT k.skipped, FALSE, FALSE, CAST(NULL AS DATE) "
+                "FROM known_entries k ANTI JOIN pool USING (stratum, client_id) "
+                "WHERE NOT k.sampled AND k.stratum IN (SELECT stratum FROM cand)",
+                [plan_key, self.day, plan_key],
+            )  # fmt: skip
+        )
         # the sampled key is the plan's period, whatever the member's own key
         duck.run(
             con, "UPDATE drawn SET key = ? || ':' || client_id", [f"{spec.code}:{period.label}"]
         )
 
-    def _entries(self, plan: dict[str, Any]) -> None:
-        """``known_entries``: the plan's stored members (client_id, sampled, skipped at the cap)."""
-        from huifang.callbacks.models import PlanEntry
+    def _entries(self, spec: RuleSpec, period: Period) -> None:
+        """``known_entries``: the stored members of the rule's plans of ``period``, every stratum."""
+        from huifang.callbacks.models import Plan, PlanEntry
 
-        if plan["id"] is None:
-            table = pa.table({"client_id": pa.array([], pa.string()),
-                              "sampled": pa.array([], pa.bool_()), "skipped": pa.array([], pa.bool_())})  # fmt: skip
-        else:
-            table = bulk.fetch(
-                f'SELECT client_id, sampled, skipped_at_cap FROM "{PlanEntry._meta.db_table}" WHERE plan_id = %s',
-                [plan["id"]], names=["client_id", "sampled", "skipped"],
-            )  # fmt: skip
+        schema = pa.schema([("stratum", pa.string()), ("client_id", pa.string()),
+                            ("sampled", pa.bool_()), ("skipped", pa.bool_())])  # fmt: skip
+        table = bulk.fetch_typed(
+            f'SELECT p.stratum, e.client_id, e.sampled, e.skipped_at_cap FROM "{PlanEntry._meta.db_table}" e '
+            f'JOIN "{Plan._meta.db_table}" p ON p.id = e.plan_id WHERE p.rule_code = %s AND p.period = %s',
+            [spec.code, period.label], schema=schema,
+        )  # fmt: skip
         self.con.register("known_entries_arrow", table)
-        duck.run(self.con, "CREATE OR REPLACE TEMP TABLE known_entries AS SELECT CAST(client_id AS VARCHAR) "
-                 "AS client_id, CAST(sampled AS BOOLEAN) AS sampled, CAST(skipped AS BOOLEAN) AS skipped "
-                 "FROM known_entries_arrow")  # fmt: skip
+        duck.run(
+            self.con,
+            "CREATE OR REPLACE TEMP TABLE known_entries AS SELECT * FROM known_entries_arrow",
+        )
         self.con.unregister("known_entries_arrow")
 
     # ---------------------------------------------------------------- tasks

@@ -109,3 +109,30 @@ def test_a_large_load_into_an_empty_table_with_deferred_foreign_keys(monkeypatch
     assert bulk.insert(TaskEvent._meta.db_table, rows) == n
     assert TaskEvent.objects.filter(run=run).count() == n
     assert {name for name, _sql in bulk.secondary_indexes(TaskEvent._meta.db_table)} == indexes
+
+
+@pytest.mark.django_db
+def test_fetch_typed_keeps_types_nulls_and_empty_text() -> None:
+    """``fetch_typed`` gives the schema's types; NULL and "" stay apart (CSV on PostgreSQL)."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    ClientClassFactory(class_code="", client__client_id="K1")
+    ClientClassFactory(class_code='core, "q"', client__client_id="K2")
+    schema = pa.schema([("client_id", pa.string()), ("class_code", pa.string()),
+                        ("since", pa.date32()), ("empty", pa.bool_()), ("none", pa.string()),
+                        ("n", pa.int64())])  # fmt: skip
+    table = bulk.fetch_typed(
+        "SELECT client_id, class_code, since, class_code = %s, NULL, 7 FROM classification_clientclass "
+        "WHERE client_id IN (%s, %s) ORDER BY client_id",
+        ["", "K1", "K2"],
+        schema=schema,
+    )
+    assert table.schema == schema
+    assert table.to_pylist() == [
+        {"client_id": "K1", "class_code": "", "since": dt.date(2026, 1, 5), "empty": True,
+         "none": None, "n": 7},
+        {"client_id": "K2", "class_code": 'core, "q"', "since": dt.date(2026, 1, 5),
+         "empty": False, "none": None, "n": 7},
+    ]  # fmt: skip
