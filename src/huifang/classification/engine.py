@@ -387,7 +387,7 @@ def _write(
     existing = changes["existing"]
     table = ClientClass._meta.db_table
     bulk.insert(table, state.filter(pc.invert(existing)))
-    _update_rows(table, state.filter(existing), ["client_id", "scheme"])
+    bulk.update(table, state.filter(existing), key=["client_id", "scheme"])
     laps.lap("write_state")
     ClassificationRun.objects.filter(pk=run_row.pk).update(
         rated=counts["rated"], changed=n, counts=counts, finished_at=clock.now()
@@ -413,39 +413,3 @@ def _write(
     )
     laps.lap("audit")
     return Outcome(run_row, counts["rated"], n, counts)
-
-
-def _staged(table: str, rows: pa.Table, casts: dict[str, str] | None = None) -> str:
-    """``rows`` in a temporary table shaped like ``table`` (written by the bulk writer).
-
-    ``casts`` gives staging columns another type (bigint for the binary COPY path);
-    the statement that reads the stage casts them back.
-    """
-    name = f"_stage_{table}"
-    cast = casts or {}
-    select = ", ".join(
-        f'CAST("{c}" AS {cast[c]}) AS "{c}"' if c in cast else f'"{c}"' for c in rows.column_names
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f'CREATE TEMP TABLE "{name}" ON COMMIT DROP AS SELECT {select} FROM "{table}" WITH NO DATA'
-            )
-        else:
-            cursor.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {select} FROM "{table}" WHERE 0')
-    bulk.insert(name, rows)
-    return name
-
-
-def _update_rows(table: str, rows: pa.Table, key: list[str]) -> int:
-    """Set the non-key columns of existing rows: one ``UPDATE … FROM`` a staged table."""
-    if rows.num_rows == 0:
-        return 0
-    stage = _staged(table, rows)
-    sets = ", ".join(f'"{c}" = s."{c}"' for c in rows.column_names if c not in key)
-    match = " AND ".join(f't."{k}" = s."{k}"' for k in key)
-    with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE "{table}" AS t SET {sets} FROM "{stage}" AS s WHERE {match}')
-        cursor.execute(f'DROP TABLE "{stage}"')
-    return rows.num_rows

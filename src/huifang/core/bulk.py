@@ -466,3 +466,38 @@ def _for_arrow(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
     if pa.types.is_date(kind) and pa.types.is_string(column.type):
         return pc.cast(pc.strptime(column, format="%Y-%m-%d", unit="s"), pa.date32())
     return column
+
+
+def update(table_name: str, rows: pa.Table, *, key: Sequence[str], using: str = "default") -> int:
+    """Set the non-key columns of existing rows: the rows staged by ``insert`` into a
+    temporary table shaped like ``table_name``, then one ``UPDATE … FROM`` it.
+
+    Rows whose key is absent change nothing. Returns the number of rows given.
+    """
+    if rows.num_rows == 0:
+        return 0
+    connection = connections[using]
+    stage = f"_stage_{table_name}"
+    select = ", ".join(_q(c) for c in rows.column_names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_q(stage)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE TEMP TABLE {_q(stage)} ON COMMIT DROP AS "
+                f"SELECT {select} FROM {_q(table_name)} WITH NO DATA"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TEMP TABLE {_q(stage)} AS SELECT {select} FROM {_q(table_name)} WHERE 0"
+            )
+    insert(stage, rows, using=using)
+    sets = ", ".join(f"{_q(c)} = s.{_q(c)}" for c in rows.column_names if c not in key)
+    match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in key)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {_q(stage)}")  # the planner then joins a small stage by index
+        cursor.execute(
+            f"UPDATE {_q(table_name)} AS t SET {sets} FROM {_q(stage)} AS s WHERE {match}"
+        )
+        cursor.execute(f"DROP TABLE {_q(stage)}")
+    return rows.num_rows

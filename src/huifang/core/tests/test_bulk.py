@@ -136,3 +136,22 @@ def test_fetch_typed_keeps_types_nulls_and_empty_text() -> None:
         {"client_id": "K2", "class_code": 'core, "q"', "since": dt.date(2026, 1, 5),
          "empty": False, "none": None, "n": 7},
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_update_sets_the_other_columns_of_the_rows_whose_key_matches() -> None:
+    import pyarrow as pa
+
+    some_classes(3)
+    before = {c.client_id: c for c in ClientClass.objects.all()}
+    first, second = sorted(before)[:2]
+    rows = pa.table({
+        "client_id": [first, second, "NOBODY"],
+        "scheme": ["CLS-1", "CLS-8.important", "CLS-1"],  # the second key does not match
+        "class_code": ["vip", "vip", "vip"],
+    })  # fmt: skip
+    assert bulk.update(ClientClass._meta.db_table, rows, key=["client_id", "scheme"]) == 3
+    after = {c.client_id: c.class_code for c in ClientClass.objects.all()}
+    assert after[first] == "vip"
+    assert after[second] == before[second].class_code
+    assert len(after) == len(before)
