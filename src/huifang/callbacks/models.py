@@ -216,6 +216,14 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["client", "quarter"]),
             models.Index(fields=["assignee", "status"]),
+            # the nightly overdue marks (§12) read only open, unmarked tasks by due date
+            models.Index(
+                fields=["due_date"],
+                condition=models.Q(
+                    overdue_since__isnull=True, status__in=["open", "assigned", "in_progress"]
+                ),
+                name="task_due_unmarked",
+            ),
         ]
 
     def __str__(self) -> str:
