@@ -11,4 +11,5 @@ urlpatterns = [
     path("policy/", include("huifang.policy.urls")),
     path("", include("huifang.classification.urls")),
     path("callbacks/", include("huifang.callbacks.urls")),
+    path("api/", include("huifang.api.urls")),
 ]

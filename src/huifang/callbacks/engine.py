@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huifang.callbacks import listed, population
+from huifang.callbacks import listed, population, population_people, population_sales
 from huifang.callbacks.rules import (
     Period,
     due_date,
@@ -37,6 +37,9 @@ from huifang.policy.models import PolicyVersion
 FAMILIES = {
     "NEW-1", "NEW-2", "NEW-3", "KEY-1", "CORE-1", "SMALL-1", "STOCK-1",
     "ABN-1", "ABN-2", "ABN-3", "ABN-4", "DEP-1",
+    "IMP-1", "ADV-1", "BRK-4", "TX-1",  # issue 6: population_people
+    "PROD-1", "PROD-2", "PROD-3", "PROD-4", "PROD-5", "PROD-6", "PROD-7",  # issue 6: population_sales
+    "MRG-1", "MRG-2", "MRG-3", "MRG-4", "MRG-5", "MRG-6", "MRG-7", "SPC-2",
 }  # fmt: skip
 
 
@@ -48,6 +51,7 @@ class RuleSpec:
     spec_id: str
     params: kinds.Obligation
     cap_exempt: bool
+    part: str = ""  # TX-1: "trade" or "lost", each with its own deadline (``_parts``)
 
     @property
     def share(self) -> Decimal:
@@ -107,10 +111,26 @@ def rule_specs(version: PolicyVersion, cap_exempt: set[str]) -> list[RuleSpec]:
             continue
         params = kinds.parse(rule.kind, rule.params)
         assert isinstance(params, kinds.Obligation)
-        specs.append(
-            RuleSpec(rule.code, rule.spec_id, params, params.cap_exempt or rule.code in cap_exempt)
+        # CON-3 caps callbacks per client: a callback of a staff member (BRK-4) never counts
+        exempt = (
+            params.cap_exempt or rule.code in cap_exempt or population_people.targets_staff(params)
         )
+        specs += _parts(RuleSpec(rule.code, rule.spec_id, params, exempt))
     return sorted(specs, key=lambda s: s.sampled)
+
+
+def _parts(spec: RuleSpec) -> list[RuleSpec]:
+    """TX-1 has two deadlines: a trade within ``trade_within_hours``, a lost client within
+    ``lost_within_working_days`` of the day he became lost — one spec each, same rule and plans."""
+    p = spec.params
+    if not isinstance(p, kinds.TradeCallback):
+        return [spec]
+    trade = kinds.Deadline(unit="hours", count=p.trade_within_hours, start="event")
+    lost = kinds.Deadline(unit="working_days", count=p.lost_within_working_days, start="event")
+    return [
+        replace(spec, params=p.model_copy(update={"deadline": trade}), part="trade"),
+        replace(spec, params=p.model_copy(update={"deadline": lost}), part="lost"),
+    ]
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
@@ -151,7 +171,7 @@ class Evaluator:
             self._draw(spec, period, summary)
         else:
             self._full(spec, period, summary)
-        self._merge(spec, period, summary)
+        self._merge_parts(spec, period, summary)
         progress(
             f"{spec.code} {period.label}: population {summary.population:,}, required {summary.required:,}, "
             f"created {summary.created:,}, merged {summary.merged:,}"
@@ -165,19 +185,31 @@ class Evaluator:
         elif isinstance(p, kinds.AssetThresholdCallback):
             population.asset_threshold(con, self.root, spec.code, p, period, day)
         elif isinstance(p, kinds.ClassCallback):
-            population.by_class(con, spec.code, p.classes, None, p.level, period, day)
+            population_people.load_classes(con, p.standard)
+            population_people.class_members(con, spec.code, p, period, day)
         elif isinstance(p, kinds.SmallDormantCallback):
+            population_people.load_classes(con, p.standard)
             population.by_class(
-                con, spec.code, p.small_classes, p.dormant_days, p.level, period, day
+                con, spec.code, p.small_classes, p.dormant_days, p.level, period, day, p.standard
             )
         elif isinstance(p, kinds.TopNCallback):
             population.top_n(con, self.root, spec.code, p, period, day)
+        elif isinstance(p, kinds.ProductCallback):
+            population_sales.products(con, self.root, spec.code, p, period, day, self.version)
+        elif isinstance(p, kinds.EventCallback) and spec.spec_id in population_sales.EVENT_RULES:
+            population_sales.events(con, self.root, spec.code, spec.spec_id, p, day)
         elif isinstance(p, kinds.EventCallback):
             population.events(con, self.root, spec.code, p, day)
         elif isinstance(p, kinds.DepartureCallback):
             population.departures(con, spec.code, p, day)
         elif isinstance(p, kinds.DataVerificationCallback):
             listed.verification_list(con, spec.code, p, day)
+        elif isinstance(p, kinds.PopulationCallback) and p.population == "margin_clients":
+            population_sales.margin_clients(con, self.root, spec.code, p, period, day)
+        elif isinstance(p, kinds.PopulationCallback):
+            population_people.standing(con, self.root, spec.code, p, period, day)
+        elif isinstance(p, kinds.TradeCallback):
+            population_people.trades(con, self.root, spec.code, p, spec.part, day)
         else:
             population.empty(con)
 
@@ -337,9 +369,10 @@ class Evaluator:
             """
             CREATE OR REPLACE TEMP TABLE grp AS
             WITH g AS (
-                SELECT g.client_id, g.level, g.branch_code, g.due, o.task_id, o.counts,
+                SELECT g.client_id, g.level, g.branch_code, g.due, g.opens_at, o.task_id, o.counts,
                        coalesce(capc.n, 0) AS n, o.task_id IS NOT NULL AND NOT o.counts AS uncounted
-                FROM (SELECT client_id, level, any_value(branch_code) AS branch_code, min(due) AS due
+                FROM (SELECT client_id, level, any_value(branch_code) AS branch_code, min(due) AS due,
+                             max(opens_at) AS opens_at
                       FROM purp GROUP BY client_id, level) g
                 LEFT JOIN open_t o ON o.client_id = g.client_id AND o.level = g.level AND o.kind = ?
                 LEFT JOIN capc ON capc.client_id = g.client_id),
@@ -348,12 +381,29 @@ class Evaluator:
                        row_number() OVER (PARTITION BY client_id, task_id IS NULL, uncounted ORDER BY level) AS i,
                        count(*) FILTER (WHERE uncounted) OVER (PARTITION BY client_id) AS m
                 FROM g)
-            SELECT client_id, level, branch_code, due, task_id, counts, n,
+            SELECT client_id, level, branch_code, due, opens_at, task_id, counts, n,
                    uncounted AND n + i - 1 < ? AS starts_counting,
                    task_id IS NULL AND n + least(m, greatest(? - n, 0)) + i - 1 >= ? AS over_cap
             FROM r""",
             [kind, self.max, self.max, self.max],
         )
+
+    def _merge_parts(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
+        """``_merge``, separately for the rows whose ``cap_exempt`` overrides the rule's (CON-3).
+
+        A population marks rows the cap exemption does not cover (the credit-change
+        part of MRG-6, ``population_sales.CAP_EXEMPT_PART``); NULL keeps the rule's.
+        """
+        con = self.con
+        if not _count(con, "SELECT count(*) FROM drawn WHERE cap_exempt IS DISTINCT FROM ? "
+                      "AND cap_exempt IS NOT NULL", [spec.cap_exempt]):  # fmt: skip
+            self._merge(spec, period, summary)
+            return
+        duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn_all AS SELECT * FROM drawn")
+        for exempt in (True, False):
+            duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM drawn_all "
+                     "WHERE coalesce(cap_exempt, ?) = ?", [spec.cap_exempt, exempt])  # fmt: skip
+            self._merge(replace(spec, cap_exempt=exempt), period, summary)
 
     def _merge(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
         """CON-4 one open task per (client, level, kind); CON-3 the cap for new capped tasks."""
@@ -378,10 +428,11 @@ class Evaluator:
         first = self.next_task_id(fresh)
         reason = f"{spec.spec_id}: 季度回访已达 {self.max} 次上限且无可合并的未完成任务 (CON-3)"
         duck.run(con, """
-            INSERT INTO open_t
-            SELECT ? + row_number() OVER (ORDER BY client_id, level) - 1, client_id, level, ?, branch_code, due,
-                   ? AS counts, ? AND over_cap AS cap_exception, CASE WHEN ? AND over_cap THEN ? ELSE '' END,
-                   TRUE AS new, TRUE AS changed
+            INSERT INTO open_t BY NAME
+            SELECT ? + row_number() OVER (ORDER BY client_id, level) - 1 AS task_id, client_id, level, ? AS kind,
+                   branch_code, due, ? AS counts, ? AND over_cap AS cap_exception,
+                   CASE WHEN ? AND over_cap THEN ? ELSE '' END AS cap_reason, TRUE AS new, TRUE AS changed,
+                   opens_at
             FROM grp WHERE task_id IS NULL""",
             [first, kind, capped, capped, capped, reason])  # fmt: skip
         summary.created += fresh
@@ -392,11 +443,12 @@ class Evaluator:
             "AND o.kind = ? WHERE g.task_id IS NULL AND o.cap_exception",
             [kind],
         )
-        # merged: the earlier due date wins; a capped purpose makes an uncapped contact count (below the cap)
+        # merged: the earlier due date wins; a capped purpose makes an uncapped contact count (below the cap);
+        # the task opens when the last cooling-off of its purposes ends (PROD-*, AMAC Art. 29–31)
         duck.run(
             con,
             """
-            UPDATE open_t SET due = least(open_t.due, g.due),
+            UPDATE open_t SET due = least(open_t.due, g.due), opens_at = greatest(open_t.opens_at, g.opens_at),
                    counts = open_t.counts OR (? AND g.starts_counting), changed = TRUE
             FROM grp g WHERE g.task_id = open_t.task_id""",
             [capped],

@@ -16,12 +16,12 @@ from typing import Any
 
 import duckdb
 
+from huifang.callbacks import clientstate
 from huifang.callbacks.rules import Period
 from huifang.core import duck
 from huifang.policy import kinds
 
 PART = "part-0.parquet"
-TRADE_LOOKBACK_DAYS = 366
 DEPARTURE_LOOKBACK_DAYS = 62  # a leave date reported up to two months late still counts
 RELATION = (
     "CASE WHEN {row}.introducer_staff_id = {staff}.staff_id THEN 'introducer' "
@@ -30,9 +30,11 @@ RELATION = (
 # The first seven columns every family fills (``_cand`` inserts them by name); later
 # columns are optional and NULL unless a family sets them (``extra`` of ``_cand``).
 BASE = ("client_id", "branch_code", "level", "stratum", "start", "facts", "key")
+# Optional: ``opens_at`` (TIMESTAMP WITH TIME ZONE) when the contact may start — the end of a
+# cooling-off (PROD-*); ``cap_exempt`` overriding the rule's CON-3 exemption for a row (MRG-6).
 CAND = (
     "client_id VARCHAR, branch_code VARCHAR, level VARCHAR, stratum VARCHAR, start DATE, "
-    "facts VARCHAR, key VARCHAR"
+    "facts VARCHAR, key VARCHAR, opens_at TIMESTAMPTZ, cap_exempt BOOLEAN"
 )
 
 
@@ -61,25 +63,25 @@ def scan(paths: Sequence[Path]) -> str:
     )
 
 
-def load_state(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> None:
-    """``cl``: each client's latest archived row up to ``day`` (open accounts only); ``st``: staff."""
+def load_state(
+    con: duckdb.DuckDBPyConnection, root: Path, day: dt.date, state_dir: Path | None = None
+) -> None:
+    """``cl``: each client's latest archived row up to ``day`` (open accounts only); ``st``: staff.
+
+    ``cs`` (``clientstate``) holds every client's latest row, last archived trade and
+    latest assets; with ``state_dir`` it is carried from the previous run's snapshot.
+    ``cl.last_trade_date`` is the later of the feed's date and the archive's last
+    trade (§1 dormancy).
+    """
+    clientstate.build(con, root, day, state_dir)
+    duck.run(con, """
+        CREATE OR REPLACE TEMP TABLE cl AS
+        SELECT client_id, branch_code, open_date, introducer_staff_id, broker_staff_id,
+               adviser_staff_id, greatest(last_trade_date, archive_last_trade) AS last_trade_date
+        FROM cs
+        WHERE coalesce(status, 'normal') <> 'closed' AND (close_date IS NULL OR close_date > ?)""",
+        [day])  # fmt: skip
     clients = partitions(root, "clients", None, day)
-    if clients:
-        duck.run(con, f"""
-            CREATE OR REPLACE TEMP TABLE cl AS
-            SELECT client_id, branch_code, CAST(open_date AS DATE) AS open_date,
-                   CAST(introducer_staff_id AS VARCHAR) AS introducer_staff_id,
-                   CAST(broker_staff_id AS VARCHAR) AS broker_staff_id,
-                   CAST(adviser_staff_id AS VARCHAR) AS adviser_staff_id,
-                   CAST(last_trade_date AS DATE) AS last_trade_date
-            FROM {scan(clients)}
-            QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC, source_line DESC) = 1
-                AND coalesce(status, 'normal') <> 'closed'
-                AND (close_date IS NULL OR CAST(close_date AS DATE) > ?)""", [day])  # fmt: skip
-    else:
-        duck.run(con, "CREATE OR REPLACE TEMP TABLE cl (client_id VARCHAR, branch_code VARCHAR, "
-                 "open_date DATE, introducer_staff_id VARCHAR, broker_staff_id VARCHAR, "
-                 "adviser_staff_id VARCHAR, last_trade_date DATE)")  # fmt: skip
     staff = partitions(root, "staff", None, day)
     if staff:
         duck.run(con, f"""
@@ -91,7 +93,6 @@ def load_state(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> None
     else:
         duck.run(con, "CREATE OR REPLACE TEMP TABLE st (staff_id VARCHAR, branch_code VARCHAR, "
                  "position VARCHAR, leave_date DATE, client_id VARCHAR)")  # fmt: skip
-    _last_trades(con, root, day)
     _departed_links(con, clients, day)
 
 
@@ -127,22 +128,6 @@ def _departed_links(con: duckdb.DuckDBPyConnection, clients: list[Path], day: dt
         FROM ranged r JOIN leavers l
           ON l.staff_id IN (r.introducer_staff_id, r.broker_staff_id, r.adviser_staff_id)
         WHERE r.d < l.leave_date AND (r.until IS NULL OR r.until >= l.leave_date)""", [since, day])  # fmt: skip
-
-
-def _last_trades(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> None:
-    """§1 dormancy: a client's last trade is the later of ``last_trade_date`` and the archive's.
-
-    Only the last ``TRADE_LOOKBACK_DAYS`` of the trades archive are read (as the
-    classification's ``days_since_trade`` does): exact for every dormancy period up
-    to a year.
-    """
-    files = partitions(root, "trades", day - dt.timedelta(days=TRADE_LOOKBACK_DAYS), day)
-    if not files:
-        return
-    duck.run(con, f"""
-        UPDATE cl SET last_trade_date = greatest(cl.last_trade_date, t.last_trade)
-        FROM (SELECT client_id, max("date") AS last_trade FROM {scan(files)} GROUP BY client_id) t
-        WHERE t.client_id = cl.client_id""")  # fmt: skip
 
 
 def _cand(
@@ -207,9 +192,6 @@ def asset_threshold(
     left out: head office calls him back once a year as a broker (BRK-4, 004 §11
     "每个客户（经纪人）每年一次").
     """
-    files = partitions(root, "assets", None, day)
-    if not files:
-        return empty(con)
     brokers, params = "TRUE", list[Any]()
     if not p.include_brokers:
         brokers = (
@@ -218,8 +200,7 @@ def asset_threshold(
         )
         params = [day]
     _cand(con, f"""
-        WITH a AS (SELECT client_id, total_assets, "date" AS assets_date FROM {scan(files)}
-                   QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC) = 1)
+        WITH a AS (SELECT client_id, total_assets, assets_date FROM cs WHERE total_assets IS NOT NULL)
         SELECT cl.client_id, cl.branch_code, ? AS level, {"''" if p.level == "company" else "cl.branch_code"},
                CAST(? AS DATE), json_object('assets', a.total_assets, 'assets_date', a.assets_date)::VARCHAR,
                ? || ':' || cl.client_id
@@ -233,9 +214,9 @@ def _level(level: str) -> str:
 
 def by_class(
     con: duckdb.DuckDBPyConnection, code: str, classes: Sequence[str], dormant_days: int | None,
-    level: str, period: Period, day: dt.date,
+    level: str, period: Period, day: dt.date, standard: str = "CLS-1",
 ) -> None:  # fmt: skip
-    """CORE-1 (classes) and SMALL-1 (classes or dormant) over ``klass`` (the stored classes)."""
+    """SMALL-1 (classes or dormant) over ``klass``: the classes stored under ``standard``."""
     dormant = "FALSE"
     params: list[Any] = [_level(level), day]
     if dormant_days is not None:
@@ -248,9 +229,9 @@ def by_class(
                CAST(? AS DATE),
                json_object('class', k.class_code, 'last_trade_date', cl.last_trade_date)::VARCHAR,
                ? || ':' || cl.client_id
-        FROM cl LEFT JOIN klass k USING (client_id)
+        FROM cl LEFT JOIN klass k ON k.client_id = cl.client_id AND k.scheme = ?
         WHERE list_contains(?, k.class_code) OR {dormant}""",
-        [params[0], params[1], f"{code}:{period.label}", list(classes), *params[2:]])  # fmt: skip
+        [params[0], params[1], f"{code}:{period.label}", standard, list(classes), *params[2:]])  # fmt: skip
 
 
 def top_n(

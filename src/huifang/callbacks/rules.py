@@ -142,7 +142,13 @@ def fires_on(firing: str, day: dt.date) -> bool:
 
 
 def due_date(*, unit: str, count: int, start: dt.date, period_end: dt.date) -> dt.date:
-    """A deadline in working, trading or calendar days after ``start``, or the period's end (§4)."""
+    """A deadline in working, trading or calendar days or hours after ``start``, or the period's end (§4).
+
+    Hours count from the end of the business date ``start`` (trades and events come
+    aggregated per date, after clearing): TX-1's 24 h after a trade is the next day.
+    """
+    if unit == "hours":
+        return start + dt.timedelta(days=math.ceil(count / 24))
     if unit == "working_days":
         return add_working_days(start, count)
     if unit == "trading_days":

@@ -48,7 +48,12 @@ PLAN_COLUMNS = ["plan_id", "rule_id", "period", "branch_code", "population", "re
 
 
 def task_export_rows() -> Iterator[list[Any]]:
-    """SPEC §12 ``tasks``: every task, purposes as sorted rule IDs joined by ``;``."""
+    """SPEC §12 ``tasks``: every task, purposes as sorted rule IDs joined by ``;``.
+
+    A broker callback (BRK-4) targets a staff member, not a client: its ``client_id`` is
+    empty (no client is called) and its ``branch_code`` the broker's branch; the columns
+    stay those of §12, and the broker is the task's ``target_staff`` on the task screens.
+    """
     purposes: dict[int, set[str]] = {}
     for task_id, rule_id in Purpose.objects.values_list("task_id", "rule_id").iterator(
         chunk_size=20_000
@@ -58,7 +63,7 @@ def task_export_rows() -> Iterator[list[Any]]:
         "id", "client_id", "branch_id", "level", "kind", "due_date", "status", "assignee_id"
     )
     for pk, client, branch, level, kind, due, status, assignee in rows.iterator(chunk_size=20_000):
-        yield [pk, client, branch, level, kind, ";".join(sorted(purposes.get(pk, ()))), due.isoformat(),
+        yield [pk, client or "", branch, level, kind, ";".join(sorted(purposes.get(pk, ()))), due.isoformat(),
                status, assignee or ""]  # fmt: skip
 
 
@@ -98,6 +103,16 @@ FACT_LABELS: dict[str, Any] = {
     "listed_on": _("列入日期"),
     "listed_by": _("列入人"),
     "entry_id": _("名单编号"),
+    "standard": _("分类标准"),
+    "advisory_contract": _("投顾签约"),
+    "adviser": _("理财服务人员"),
+    "position": _("岗位"),
+    "client_id": _("客户号"),
+    "trade_date": _("交易日期"),
+    "trade_amount": _("成交金额"),
+    "trade_count": _("成交笔数"),
+    "lost_since": _("流失起始日"),
+    "months": _("无交易月数"),
 }
 RELATION_LABELS: dict[str, Any] = {
     "introducer": _("引荐人"),

@@ -32,7 +32,9 @@ from huifang.callbacks.choices import (
     TaskStatus,
 )
 from huifang.callbacks.engine import Evaluator, RuleSummary, rule_specs
+from huifang.callbacks.followups import follow_ups_note
 from huifang.callbacks.models import NightlyRun, Plan, PlanEntry, Purpose, Task, TaskEvent
+from huifang.callbacks.population_people import STAFF_PREFIX
 from huifang.callbacks.rules import (
     Entry,
     Relations,
@@ -261,7 +263,9 @@ def _evaluate(
 ) -> dict[str, RuleSummary]:
     day = run.business_date
     quarter = quarter_label(day)
-    population.load_state(con, Path(settings.ARCHIVE_DIR), day)
+    population.load_state(
+        con, Path(settings.ARCHIVE_DIR), day, Path(settings.DATA_DIR) / "state" / "clients"
+    )
     _state_tables(con, quarter)
     specs = rule_specs(rules.version, set(rules.cap.exempt_rules))
     plans: dict[tuple[str, str, str], dict[str, Any]] = {(p["rule_code"], p["period"], p["stratum"]): dict(p) for p in Plan.objects.filter(
@@ -273,34 +277,37 @@ def _evaluate(
     for spec in specs:
         evaluator.evaluate(spec, progress)
     _write(con, run, evaluator, quarter)
+    follow_ups_note(
+        con=con, root=Path(settings.ARCHIVE_DIR), day=day, version=rules.version, progress=progress
+    )
     return evaluator.batch.summary
 
 
 def _state_tables(con: Any, quarter: str) -> None:
-    """``open_t``, ``capc``, ``done_keys``, ``klass`` from the database, as Arrow."""
+    """``open_t``, ``capc``, ``done_keys`` from the database, as Arrow.
+
+    A task whose target is a staff member (BRK-4) is ``'S:' || target_staff_id`` in
+    ``open_t.client_id`` (``population_people.STAFF_PREFIX``); the stored classes
+    (``klass``) are loaded per standard when a rule needs them (``population_people.load_classes``).
+    """
     task = Task._meta.db_table
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
     open_tasks = bulk.fetch(
-        f'SELECT id, client_id, level, kind, branch_id, due_date, counts_to_cap FROM "{task}" '
-        f"WHERE status IN ({statuses})",
+        f"SELECT id, coalesce(client_id, %s || target_staff_id), level, kind, branch_id, due_date, "
+        f'counts_to_cap FROM "{task}" WHERE status IN ({statuses})', [STAFF_PREFIX],
         names=["task_id", "client_id", "level", "kind", "branch_code", "due", "counts"],
-    )
+    )  # fmt: skip
     caps = bulk.fetch(
         f'SELECT client_id, count(*) FROM "{task}" WHERE quarter = %s AND counts_to_cap GROUP BY client_id',
         [quarter], names=["client_id", "n"],
     )  # fmt: skip
     keys = bulk.fetch(f'SELECT key FROM "{Purpose._meta.db_table}"', names=["key"])
-    classes = bulk.fetch(
-        "SELECT client_id, class_code FROM classification_clientclass WHERE scheme = %s",
-        ["CLS-1"], names=["client_id", "class_code"],
-    )  # fmt: skip
     for name, table, schema in (
         ("open_t", open_tasks, "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, "
          "branch_code VARCHAR, due DATE, counts BOOLEAN, cap_exception BOOLEAN, cap_reason VARCHAR, "
-         "new BOOLEAN, changed BOOLEAN"),
+         "new BOOLEAN, changed BOOLEAN, opens_at TIMESTAMPTZ"),
         ("capc", caps, "client_id VARCHAR, n BIGINT"),
         ("done_keys", keys, "key VARCHAR"),
-        ("klass", classes, "client_id VARCHAR, class_code VARCHAR"),
     ):  # fmt: skip
         duck.run(con, f"CREATE OR REPLACE TEMP TABLE {name} ({schema})")
         if table.num_rows:
@@ -359,17 +366,29 @@ def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
             WHERE e.new OR e.sampled_on IS NOT NULL OR e.skipped_first""", [day])  # fmt: skip
         bulk.upsert(PlanEntry._meta.db_table, entries, key=["plan_id", "client_id"],
                     update=["sampled", "sampled_on", "skipped_at_cap"])  # fmt: skip
+    # a staff target (BRK-4) is written as target_staff with no client (population_people)
     tasks = duck.table(con, """
-        SELECT task_id AS id, client_id, branch_code AS branch_id, level, kind, 'open' AS status, due AS due_date,
+        SELECT task_id AS id, CASE WHEN starts_with(client_id, ?) THEN NULL ELSE client_id END AS client_id,
+               CASE WHEN starts_with(client_id, ?) THEN substr(client_id, ?) END AS target_staff_id,
+               branch_code AS branch_id, level, kind, 'open' AS status, due AS due_date,
                CAST(? AS DATE) AS created_on, ? AS quarter, counts AS counts_to_cap, cap_exception, cap_reason,
-               '' AS unassigned_reason, CAST(? AS BIGINT) AS run_id
-        FROM open_t WHERE new ORDER BY task_id""", [day, quarter, run.pk])  # fmt: skip
+               '' AS unassigned_reason, CAST(? AS BIGINT) AS run_id,
+               CAST(opens_at AT TIME ZONE 'UTC' AS TIMESTAMP) AS opens_at
+        FROM open_t WHERE new ORDER BY task_id""",
+        [STAFF_PREFIX, STAFF_PREFIX, len(STAFF_PREFIX) + 1, day, quarter, run.pk])  # fmt: skip
+    if tasks.column("opens_at").null_count == tasks.num_rows:  # keeps PostgreSQL's binary COPY
+        tasks = tasks.drop_columns(["opens_at"])
     bulk.insert(Task._meta.db_table, tasks)
     changed = con.sql(
         "SELECT due, counts, task_id FROM open_t WHERE changed AND NOT new"
     ).fetchall()
     _executemany(f'UPDATE "{Task._meta.db_table}" SET due_date = %s, counts_to_cap = %s WHERE id = %s',
                  [tuple(row) for row in changed])  # fmt: skip
+    # a merged cooling-off (PROD-*) moves opens_at later, never earlier; UTC without a zone, as stored
+    opens = con.sql("SELECT CAST(opens_at AT TIME ZONE 'UTC' AS TIMESTAMP) AS t, task_id FROM open_t "
+                    "WHERE changed AND NOT new AND opens_at IS NOT NULL").fetchall()  # fmt: skip
+    _executemany(f'UPDATE "{Task._meta.db_table}" SET opens_at = %s WHERE id = %s AND (opens_at IS NULL OR opens_at < %s)',
+                 [(t, task_id, t) for t, task_id in opens])  # fmt: skip
     if batch.purposes:
         con.register("purposes_arrow", pa.concat_tables(batch.purposes))
         purposes = duck.table(con, """

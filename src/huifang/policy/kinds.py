@@ -407,9 +407,18 @@ PopulationName = Literal["margin_clients", "advisory_contract", "ib_clients", "b
 
 
 class PopulationCallback(Obligation):
-    """MRG-7, ADV-1: a standing population called back each period."""
+    """MRG-7, ADV-1, BRK-4: a standing population called back each period."""
 
     population: PopulationName
+
+    @model_validator(mode="after")
+    def _brokers_in_full(self) -> PopulationCallback:
+        # BRK-4 targets staff: a sample's plan entries name clients, so brokers are never sampled
+        if self.population == "brokers" and self.coverage.sampled:
+            raise ValueError(
+                "brokers are called back 100 % (BRK-4): a share below 1 is not allowed"
+            )
+        return self
 
 
 class PlanCallback(Obligation):

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "huifang.policy",
     "huifang.classification",
     "huifang.callbacks",
+    "huifang.api",
 ]
 
 # Order matters: OTP after authentication; the audit context before anything that may

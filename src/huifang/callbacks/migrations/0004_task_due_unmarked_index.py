@@ -4,16 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('callbacks', '0003_task_targets_overdue_verification_list'),
-        ('clients', '0004_client_fewer_indexes'),
-        ('org', '0001_initial'),
+        ("callbacks", "0003_task_targets_overdue_verification_list"),
+        ("clients", "0004_client_fewer_indexes"),
+        ("org", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(condition=models.Q(('overdue_since__isnull', True), ('status__in', ['open', 'assigned', 'in_progress'])), fields=['due_date'], name='task_due_unmarked'),
+            model_name="task",
+            index=models.Index(
+                condition=models.Q(
+                    ("overdue_since__isnull", True),
+                    ("status__in", ["open", "assigned", "in_progress"]),
+                ),
+                fields=["due_date"],
+                name="task_due_unmarked",
+            ),
         ),
     ]

@@ -107,12 +107,20 @@ def loads() -> dict[str, int]:
     return counts
 
 
-def policy_variant(changes: dict[str, dict[str, Any]], effective_from: str = "2026-09-01") -> Any:
+def policy_variant(
+    changes: dict[str, dict[str, Any]],
+    effective_from: str = "2026-09-01",
+    *,
+    enable: tuple[str, ...] = (),
+    add: tuple[dict[str, Any], ...] = (),
+) -> Any:
     """An approved policy version whose rules differ from the one in force by ``changes``.
 
-    ``changes`` maps a rule code to the parameters it overrides (a shallow update).
-    Loaded and approved by two compliance users while the clock reads a day before
-    ``effective_from`` (a version cannot take effect in the past).
+    ``changes`` maps a rule code to the parameters it overrides (a shallow update);
+    ``enable`` names rules switched on (TX-1 is off by default), ``add`` appends whole
+    rules (BRK-4 is not in the default policy). Loaded and approved by two compliance
+    users while the clock reads a day before ``effective_from`` (a version cannot take
+    effect in the past).
     """
     from huifang.accounts.choices import Role
     from huifang.accounts.tests.factories import user_with_role
@@ -124,6 +132,8 @@ def policy_variant(changes: dict[str, dict[str, Any]], effective_from: str = "20
     document = version_document(version_in_force(on=start))
     for rule in document["rules"]:
         rule["params"] = {**rule["params"], **changes.get(rule["code"], {})}
+        rule["enabled"] = rule["enabled"] or rule["code"] in enable
+    document["rules"] += list(add)
     document["version"] = {"effective_from": effective_from, "reason": "测试参数"}
     author = user_with_role(Role.COMPLIANCE, username="compliance_author")
     approver = user_with_role(Role.COMPLIANCE, username="compliance_approver")
