@@ -18,6 +18,7 @@ database; a run that fails after writing the file leaves it valid.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -34,13 +35,17 @@ KEEP = 3  # snapshots kept (the newest ones)
 CLIENT_FIELDS = (
     "branch_code VARCHAR, open_date DATE, introducer_staff_id VARCHAR, broker_staff_id VARCHAR, "
     "adviser_staff_id VARCHAR, last_trade_date DATE, status VARCHAR, close_date DATE, "
-    "row_date DATE, source_line BIGINT"
+    "risk_level VARCHAR, birth_date DATE, has_margin_account BOOLEAN, credit_open_date DATE, "
+    "advisory_contract BOOLEAN, row_date DATE, source_line BIGINT"
 )
 SCHEMA = (
     f"client_id VARCHAR, {CLIENT_FIELDS}, archive_last_trade DATE, "
     "total_assets DECIMAL(18, 2), assets_date DATE"
 )
 FIELD_NAMES = [part.split()[0] for part in CLIENT_FIELDS.split(", ")]
+LAYOUT = hashlib.sha256(SCHEMA.encode()).hexdigest()[
+    :16
+]  # a snapshot of another layout is not used
 
 
 def _lit(text: str) -> str:
@@ -86,8 +91,11 @@ def _usable(state_dir: Path, root: Path, day: dt.date) -> tuple[Path, dt.date] |
             continue
         made = dt.date.fromisoformat(path.stem[5:])
         try:
-            covered = json.loads(manifest.read_text())["partitions"]
+            found = json.loads(manifest.read_text())
+            covered = found["partitions"] if found.get("layout") == LAYOUT else None
         except (ValueError, KeyError):
+            continue
+        if covered is None:
             continue
         same = all(
             covered.get(name, {})
@@ -115,15 +123,18 @@ def build(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date, state_dir: P
     duck.run(con, f"CREATE OR REPLACE TEMP TABLE _cs_empty ({SCHEMA})")
     parts = [f"old AS (SELECT * FROM {old})"]
     if new["clients"]:
+        scan = _scan(new["clients"])
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        columns = []
+        for part in CLIENT_FIELDS.split(", "):
+            name, kind = part.split()
+            source = {"row_date": '"date"'}.get(name, name)
+            if name == "row_date" or name in present:
+                columns.append(f"CAST({source} AS {kind}) AS {name}")
+            else:  # a partition layout without the column (optional in §1)
+                columns.append(f"NULL::{kind} AS {name}")
         parts.append(f"""c AS (
-            SELECT client_id, branch_code, CAST(open_date AS DATE) AS open_date,
-                   CAST(introducer_staff_id AS VARCHAR) AS introducer_staff_id,
-                   CAST(broker_staff_id AS VARCHAR) AS broker_staff_id,
-                   CAST(adviser_staff_id AS VARCHAR) AS adviser_staff_id,
-                   CAST(last_trade_date AS DATE) AS last_trade_date, CAST(status AS VARCHAR) AS status,
-                   CAST(close_date AS DATE) AS close_date, "date" AS row_date,
-                   CAST(source_line AS BIGINT) AS source_line
-            FROM {_scan(new["clients"])}
+            SELECT client_id, {", ".join(columns)} FROM {scan}
             QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC, source_line DESC) = 1)""")  # fmt: skip
     else:
         parts.append(f"c AS (SELECT client_id, {', '.join(FIELD_NAMES)} FROM _cs_empty)")
@@ -172,6 +183,7 @@ def _save(
     duck.run(con, f"COPY cs TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
     manifest: dict[str, Any] = {
         "day": day.isoformat(),
+        "layout": LAYOUT,
         "partitions": {
             name: {d: _signature(p) for d, p in found.items() if d <= day.isoformat()}
             for name, found in current.items()

@@ -235,6 +235,7 @@ class Evaluator:
 
     def _full(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
         """100 % rules: every new member is a purpose."""
+        self._done_keys()
         duck.run(self.con, "DELETE FROM cand WHERE key IN (SELECT key FROM done_keys)")
         rows = self.con.execute(
             "SELECT stratum, any_value(level), count(*) FROM cand GROUP BY stratum ORDER BY stratum"
@@ -247,6 +248,28 @@ class Evaluator:
             summary.population += n
             summary.required += n
         duck.run(self.con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand")
+
+    def _done_keys(self) -> None:
+        """``done_keys`` += the candidates' purposes already written (a re-run finds nothing new).
+
+        Only the candidates' keys are looked up — the purposes table grows every night.
+        """
+        from huifang.callbacks.models import Purpose
+
+        keys = duck.table(
+            self.con,
+            "SELECT DISTINCT key FROM cand WHERE key NOT IN (SELECT key FROM done_keys)",
+        ).column("key")
+        if len(keys) == 0:
+            return
+        found = bulk.fetch_by_keys(
+            Purpose._meta.db_table, "key", keys, ["key"],
+            schema=pa.schema([("key", pa.string())]),
+        )  # fmt: skip
+        if found.num_rows:
+            self.con.register("found_keys_arrow", found)
+            duck.run(self.con, "INSERT INTO done_keys SELECT key FROM found_keys_arrow")
+            self.con.unregister("found_keys_arrow")
 
     def _draw(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
         """CON-7, CON-8: per stratum, draw just enough to keep sampled ≥ ceil(share × population so far).

@@ -88,10 +88,10 @@ def load_classes(con: duckdb.DuckDBPyConnection, scheme: str) -> None:
         0
     ]:
         return
-    rows = bulk.fetch(
+    rows = bulk.fetch_typed(
         f'SELECT client_id, class_code FROM "{ClientClass._meta.db_table}" '
         "WHERE scheme = %s AND class_code <> ''",
-        [scheme], names=["client_id", "class_code"],
+        [scheme], schema=pa.schema([("client_id", pa.string()), ("class_code", pa.string())]),
     )  # fmt: skip
     if rows.num_rows:
         con.register(
@@ -145,21 +145,14 @@ def advisory_clients(
 ) -> None:  # fmt: skip
     """ADV-1: open accounts whose latest client row up to ``day`` has ``advisory_contract`` (§1).
 
-    Only the history of clients who ever had a contract is ordered; a contract ended
-    (a later row with ``false``) leaves the population.
+    Read from ``cs``, the carried client state: a contract ended (a later row with
+    ``false``) leaves the population.
     """
-    files = population.partitions(root, "clients", None, day)
-    if not files:
-        return population.empty(con)
-    source = population.scan(files)
-    members = f"""
-        WITH signed AS (SELECT DISTINCT client_id FROM {source} WHERE advisory_contract),
-        latest AS (SELECT client_id, advisory_contract FROM {source} WHERE client_id IN (SELECT client_id FROM signed)
-                   QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC, source_line DESC) = 1)
+    members = """
         SELECT cl.client_id, cl.branch_code, CAST(? AS DATE) AS start,
                json_object('advisory_contract', TRUE, 'adviser', cl.adviser_staff_id)::VARCHAR AS facts,
                cl.client_id AS target
-        FROM latest JOIN cl USING (client_id) WHERE latest.advisory_contract"""
+        FROM cs JOIN cl USING (client_id) WHERE cs.advisory_contract"""
     _emit(con, members, [day], f"{code}:{period.label}", p.level)
 
 

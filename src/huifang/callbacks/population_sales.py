@@ -73,21 +73,15 @@ def _local(ts: str) -> str:
 def _client_rows(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date, only: str) -> None:
     """``sales_cl``: risk level, birth date and margin flags of each client's latest row up to ``day``.
 
-    ``only`` restricts the clients read (a subquery of client ids), or is empty for all.
+    Read from ``cs``, the carried client state (``clientstate``); ``only`` restricts the
+    clients (a subquery of client ids), or is empty for all.
     """
-    files = partitions(root, "clients", None, day)
-    if not files:
-        duck.run(con, "CREATE OR REPLACE TEMP TABLE sales_cl (client_id VARCHAR, risk_level VARCHAR, "
-                 "birth_date DATE, has_margin_account BOOLEAN, credit_open_date DATE)")  # fmt: skip
-        return
     where = f"WHERE client_id IN ({only})" if only else ""
     duck.run(con, f"""
         CREATE OR REPLACE TEMP TABLE sales_cl AS
-        SELECT client_id, CAST(risk_level AS VARCHAR) AS risk_level, CAST(birth_date AS DATE) AS birth_date,
-               coalesce(CAST(has_margin_account AS BOOLEAN), FALSE) AS has_margin_account,
-               CAST(credit_open_date AS DATE) AS credit_open_date
-        FROM {scan(files)} {where}
-        QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY "date" DESC, source_line DESC) = 1""")  # fmt: skip
+        SELECT client_id, risk_level, birth_date, coalesce(has_margin_account, FALSE) AS has_margin_account,
+               credit_open_date
+        FROM cs {where}""")  # fmt: skip
 
 
 # ---------------------------------------------------------------- PROD-1..7

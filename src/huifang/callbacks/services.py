@@ -284,7 +284,7 @@ def _evaluate(
 
 
 def _state_tables(con: Any, quarter: str) -> None:
-    """``open_t``, ``capc``, ``done_keys`` from the database, as Arrow.
+    """``open_t``, ``capc`` from the database, as Arrow; ``done_keys`` starts empty.
 
     A task whose target is a staff member (BRK-4) is ``'S:' || target_staff_id`` in
     ``open_t.client_id`` (``population_people.STAFF_PREFIX``); the stored classes
@@ -292,16 +292,20 @@ def _state_tables(con: Any, quarter: str) -> None:
     """
     task = Task._meta.db_table
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    open_tasks = bulk.fetch(
+    open_tasks = bulk.fetch_typed(
         f"SELECT id, coalesce(client_id, %s || target_staff_id), level, kind, branch_id, due_date, "
         f'counts_to_cap FROM "{task}" WHERE status IN ({statuses})', [STAFF_PREFIX],
-        names=["task_id", "client_id", "level", "kind", "branch_code", "due", "counts"],
+        schema=pa.schema([("task_id", pa.int64()), ("client_id", pa.string()), ("level", pa.string()),
+                          ("kind", pa.string()), ("branch_code", pa.string()), ("due", pa.date32()),
+                          ("counts", pa.bool_())]),
     )  # fmt: skip
-    caps = bulk.fetch(
-        f'SELECT client_id, count(*) FROM "{task}" WHERE quarter = %s AND counts_to_cap GROUP BY client_id',
-        [quarter], names=["client_id", "n"],
+    caps = bulk.fetch_typed(
+        f'SELECT client_id, count(*) FROM "{task}" WHERE quarter = %s AND counts_to_cap '
+        "AND client_id IS NOT NULL GROUP BY client_id",
+        [quarter], schema=pa.schema([("client_id", pa.string()), ("n", pa.int64())]),
     )  # fmt: skip
-    keys = bulk.fetch(f'SELECT key FROM "{Purpose._meta.db_table}"', names=["key"])
+    # purposes already written: looked up for each rule's candidates (``Evaluator._full``)
+    keys = pa.table({"key": pa.array([], pa.string())})
     for name, table, schema in (
         ("open_t", open_tasks, "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, "
          "branch_code VARCHAR, due DATE, counts BOOLEAN, cap_exception BOOLEAN, cap_reason VARCHAR, "
@@ -347,12 +351,14 @@ def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
                           for c in plan_cols})  # fmt: skip
         table = table.append_column("share", pa.array([str(p["share"]) for p in new_plans]))
         bulk.insert(Plan._meta.db_table, table)
-    _executemany(
-        f'UPDATE "{Plan._meta.db_table}" SET population = %s, required = %s, sampled = %s, '
-        "skipped_at_cap = %s, as_of = %s WHERE id = %s",
-        [(p["population"], p["required"], p["sampled"], p["skipped_at_cap"], p["as_of"], p["id"])
-         for p in batch.plans if p not in new_plans],
-    )  # fmt: skip
+    known = [p for p in batch.plans if p["id"] is not None and p not in new_plans]
+    if known:  # one staged UPDATE for every known plan (hundreds of strata a night)
+        counted = ("population", "required", "sampled", "skipped_at_cap")
+        bulk.update(Plan._meta.db_table, pa.table({
+            "id": pa.array([p["id"] for p in known], pa.int64()),
+            **{c: pa.array([p[c] for p in known], pa.int32()) for c in counted},
+            "as_of": pa.array([p["as_of"] for p in known], pa.date32()),
+        }), key=["id"])  # fmt: skip
     plan_ids = pa.table({
         "plan_key": [f"{p['rule_code']}|{p['period']}|{p['stratum']}" for p in batch.plans],
         "plan_id": pa.array([p["id"] for p in batch.plans], pa.int64()),
@@ -379,11 +385,11 @@ def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
     if tasks.column("opens_at").null_count == tasks.num_rows:  # keeps PostgreSQL's binary COPY
         tasks = tasks.drop_columns(["opens_at"])
     bulk.insert(Task._meta.db_table, tasks)
-    changed = con.sql(
-        "SELECT due, counts, task_id FROM open_t WHERE changed AND NOT new"
-    ).fetchall()
-    _executemany(f'UPDATE "{Task._meta.db_table}" SET due_date = %s, counts_to_cap = %s WHERE id = %s',
-                 [tuple(row) for row in changed])  # fmt: skip
+    changed = duck.table(
+        con, "SELECT task_id AS id, due AS due_date, counts AS counts_to_cap FROM open_t "
+        "WHERE changed AND NOT new ORDER BY task_id",
+    )  # fmt: skip
+    bulk.update(Task._meta.db_table, changed, key=["id"])
     # a merged cooling-off (PROD-*) moves opens_at later, never earlier; UTC without a zone, as stored
     opens = con.sql("SELECT CAST(opens_at AT TIME ZONE 'UTC' AS TIMESTAMP) AS t, task_id FROM open_t "
                     "WHERE changed AND NOT new AND opens_at IS NOT NULL").fetchall()  # fmt: skip

@@ -259,9 +259,13 @@ def fetch_by_keys(
     keys: pa.Array | pa.ChunkedArray,
     columns: Sequence[str],
     *,
+    schema: pa.Schema | None = None,
     using: str = "default",
 ) -> pa.Table:
-    """The rows of ``table_name`` whose ``key`` is in ``keys`` (a string array), as Arrow."""
+    """The rows of ``table_name`` whose ``key`` is in ``keys`` (a string array), as Arrow.
+
+    With ``schema`` (the columns' Arrow types) the rows come through ``fetch_typed``.
+    """
     names = list(columns)
     select = ", ".join(f"t.{_q(c)}" for c in names)
     with connections[using].cursor() as cursor:
@@ -281,6 +285,8 @@ def fetch_by_keys(
                 ((k,) for k in keys.to_pylist()),
             )
             sql = f"SELECT {select} FROM {_q(table_name)} t JOIN _bulk_keys k ON t.{_q(key)} = k.k"
+        if schema is not None:  # inside the cursor's block: the temporary keys must still exist
+            return fetch_typed(sql, schema=schema, using=using)
     return fetch(sql, names=names, using=using)
 
 

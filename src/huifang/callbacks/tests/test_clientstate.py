@@ -107,3 +107,11 @@ def test_only_the_newest_snapshots_are_kept(tmp_path: Path) -> None:
     kept = sorted(p.name for p in snapshots.glob("date=*.parquet"))
     assert kept == ["date=2026-10-14.parquet", "date=2026-10-15.parquet", "date=2026-10-16.parquet"]
     assert all(p.with_suffix(".json").is_file() for p in snapshots.glob("date=*.parquet"))
+
+
+def test_a_snapshot_of_another_layout_is_not_used(tmp_path: Path, monkeypatch: Any) -> None:
+    root, snapshots = tmp_path / "archive", tmp_path / "state"
+    archive(root)
+    state(root, D1, snapshots)
+    monkeypatch.setattr(clientstate, "LAYOUT", "another")
+    assert clientstate._usable(snapshots, root, D2) is None
