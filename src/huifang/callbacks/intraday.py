@@ -336,7 +336,7 @@ def _reserve_task_ids(n: int) -> int:
 STATE_TABLES = {
     "open_t": "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, branch_code VARCHAR, "
               "due DATE, counts BOOLEAN, cap_exception BOOLEAN, cap_reason VARCHAR, new BOOLEAN, "
-              "changed BOOLEAN, opens_at TIMESTAMPTZ",
+              "changed BOOLEAN, opens_at TIMESTAMPTZ, orig_due DATE, orig_counts BOOLEAN",
     "capc": "client_id VARCHAR, n BIGINT",
     "done_keys": "key VARCHAR",
 }  # fmt: skip
@@ -349,8 +349,9 @@ def _client_state(
     for name, schema in STATE_TABLES.items():
         duck.run(con, f"CREATE OR REPLACE TEMP TABLE {name} ({schema})")
     for t in Task.objects.open().filter(client_id=client_id):
-        duck.run(con, "INSERT INTO open_t VALUES (?, ?, ?, ?, ?, ?, ?, FALSE, '', FALSE, FALSE, NULL)",
-                 [t.pk, client_id, t.level, t.kind, t.branch_id, t.due_date, t.counts_to_cap])  # fmt: skip
+        duck.run(con, "INSERT INTO open_t VALUES (?, ?, ?, ?, ?, ?, ?, FALSE, '', FALSE, FALSE, NULL, ?, ?)",
+                 [t.pk, client_id, t.level, t.kind, t.branch_id, t.due_date, t.counts_to_cap,
+                  t.due_date, t.counts_to_cap])  # fmt: skip
     capped = Task.objects.filter(client_id=client_id, quarter=quarter, counts_to_cap=True).count()
     if capped:
         duck.run(con, "INSERT INTO capc VALUES (?, ?)", [client_id, capped])

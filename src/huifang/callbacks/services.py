@@ -309,7 +309,7 @@ def _state_tables(con: Any, quarter: str) -> None:
     for name, table, schema in (
         ("open_t", open_tasks, "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, "
          "branch_code VARCHAR, due DATE, counts BOOLEAN, cap_exception BOOLEAN, cap_reason VARCHAR, "
-         "new BOOLEAN, changed BOOLEAN, opens_at TIMESTAMPTZ"),
+         "new BOOLEAN, changed BOOLEAN, opens_at TIMESTAMPTZ, orig_due DATE, orig_counts BOOLEAN"),
         ("capc", caps, "client_id VARCHAR, n BIGINT"),
         ("done_keys", keys, "key VARCHAR"),
     ):  # fmt: skip
@@ -321,7 +321,8 @@ def _state_tables(con: Any, quarter: str) -> None:
             con.unregister("state_arrow")
     duck.run(
         con,
-        "UPDATE open_t SET cap_exception = FALSE, cap_reason = '', new = FALSE, changed = FALSE",
+        "UPDATE open_t SET cap_exception = FALSE, cap_reason = '', new = FALSE, changed = FALSE, "
+        "orig_due = due, orig_counts = counts",
     )
 
 
@@ -387,7 +388,8 @@ def _write(con: Any, run: NightlyRun, ev: Evaluator, quarter: str) -> None:
     bulk.insert(Task._meta.db_table, tasks)
     changed = duck.table(
         con, "SELECT task_id AS id, due AS due_date, counts AS counts_to_cap FROM open_t "
-        "WHERE changed AND NOT new ORDER BY task_id",
+        "WHERE changed AND NOT new AND (due IS DISTINCT FROM orig_due OR counts IS DISTINCT FROM orig_counts) "
+        "ORDER BY task_id",
     )  # fmt: skip
     bulk.update(Task._meta.db_table, changed, key=["id"])
     # a merged cooling-off (PROD-*) moves opens_at later, never earlier; UTC without a zone, as stored
@@ -576,10 +578,13 @@ def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict
         updates.append((chosen, TaskStatus.ASSIGNED, "", task["id"]))
         event_rows.append((task["id"], kind, json.dumps(proof, ensure_ascii=False)))
         staff_ids.append(chosen)
-    _executemany(
-        f'UPDATE "{Task._meta.db_table}" SET assignee_id = %s, status = %s, unassigned_reason = %s WHERE id = %s',
-        updates,
-    )
+    if updates:  # one staged UPDATE (an assignment-heavy night changes tens of thousands)
+        bulk.update(Task._meta.db_table, pa.table({
+            "assignee_id": pa.array([u[0] for u in updates], pa.string()),
+            "status": pa.array([str(u[1]) for u in updates], pa.string()),
+            "unassigned_reason": pa.array([u[2] for u in updates], pa.string()),
+            "id": pa.array([u[3] for u in updates], pa.int64()),
+        }), key=["id"])  # fmt: skip
     if event_rows:
         _events(pa.table({
             "run_id": pa.array([run.pk] * len(event_rows), pa.int64()),

@@ -79,7 +79,13 @@ def _csv_bytes(table: pa.Table) -> bytes:
 
 
 # Arrow types that pgpq encodes into PostgreSQL's binary COPY format as our columns expect.
-_BINARY_SAFE = (pa.types.is_string, pa.types.is_boolean, pa.types.is_int64, pa.types.is_date32)
+_BINARY_SAFE = (
+    pa.types.is_string,
+    pa.types.is_boolean,
+    pa.types.is_int64,
+    pa.types.is_date32,
+    lambda kind: pa.types.is_timestamp(kind) and kind.unit == "us",  # PostgreSQL's resolution
+)
 
 
 def _binary_ready(table: pa.Table) -> pa.Table | None:

@@ -108,6 +108,7 @@ def test_a_large_load_into_an_empty_table_with_deferred_foreign_keys(monkeypatch
     indexes = {name for name, _sql in bulk.secondary_indexes(TaskEvent._meta.db_table)}
     assert bulk.insert(TaskEvent._meta.db_table, rows) == n
     assert TaskEvent.objects.filter(run=run).count() == n
+    assert {e.at for e in TaskEvent.objects.filter(run=run)} == {at}  # the instant, to the µs
     assert {name for name, _sql in bulk.secondary_indexes(TaskEvent._meta.db_table)} == indexes
 
 
