@@ -235,7 +235,7 @@ class Evaluator:
 
     def _full(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
         """100 % rules: every new member is a purpose."""
-        self._done_keys()
+        self._done_keys(spec, period)
         duck.run(self.con, "DELETE FROM cand WHERE key IN (SELECT key FROM done_keys)")
         rows = self.con.execute(
             "SELECT stratum, any_value(level), count(*) FROM cand GROUP BY stratum ORDER BY stratum"
@@ -249,27 +249,39 @@ class Evaluator:
             summary.required += n
         duck.run(self.con, "CREATE OR REPLACE TEMP TABLE drawn AS SELECT * FROM cand")
 
-    def _done_keys(self) -> None:
+    def _done_keys(self, spec: RuleSpec, period: Period) -> None:
         """``done_keys`` += the candidates' purposes already written (a re-run finds nothing new).
 
-        Only the candidates' keys are looked up — the purposes table grows every night.
+        The purposes table grows every night, so it is never read whole. A rule whose
+        candidates are all keyed by its period (``CODE:PERIOD:…``, e.g. CORE-1's month)
+        reads the rule's purposes of the period so far — only a business date of the
+        period can have made such a key; other candidates are looked up key by key.
         """
         from huifang.callbacks.models import Purpose
 
-        keys = duck.table(
-            self.con,
-            "SELECT DISTINCT key FROM cand WHERE key NOT IN (SELECT key FROM done_keys)",
-        ).column("key")
-        if len(keys) == 0:
+        con, schema = self.con, pa.schema([("key", pa.string())])
+        if not _count(con, "SELECT count(*) FROM cand"):
             return
-        found = bulk.fetch_by_keys(
-            Purpose._meta.db_table, "key", keys, ["key"],
-            schema=pa.schema([("key", pa.string())]),
-        )  # fmt: skip
+        prefix = f"{spec.code}:{period.label}:"
+        if period.kind != "day" and not _count(
+            con, "SELECT count(*) FROM cand WHERE NOT starts_with(key, ?)", [prefix]
+        ):
+            found = bulk.fetch_typed(
+                f'SELECT key FROM "{Purpose._meta.db_table}" '
+                "WHERE rule_code = %s AND business_date BETWEEN %s AND %s",
+                [spec.code, period.start, self.day], schema=schema,
+            )  # fmt: skip
+        else:
+            keys = duck.table(
+                con, "SELECT DISTINCT key FROM cand WHERE key NOT IN (SELECT key FROM done_keys)"
+            ).column("key")
+            if len(keys) == 0:
+                return
+            found = bulk.fetch_by_keys(Purpose._meta.db_table, "key", keys, ["key"], schema=schema)
         if found.num_rows:
-            self.con.register("found_keys_arrow", found)
-            duck.run(self.con, "INSERT INTO done_keys SELECT key FROM found_keys_arrow")
-            self.con.unregister("found_keys_arrow")
+            con.register("found_keys_arrow", found)
+            duck.run(con, "INSERT INTO done_keys SELECT key FROM found_keys_arrow")
+            con.unregister("found_keys_arrow")
 
     def _draw(self, spec: RuleSpec, period: Period, summary: RuleSummary) -> None:
         """CON-7, CON-8: per stratum, draw just enough to keep sampled ≥ ceil(share × population so far).

@@ -252,6 +252,8 @@ class Purpose(models.Model):
 
     class Meta:
         ordering = ["rule_code"]
+        # the nightly run reads a periodic rule's purposes of the period so far (done keys)
+        indexes = [models.Index(fields=["rule_code", "business_date"])]
         verbose_name = _("回访目的")
         verbose_name_plural = _("回访目的")
 

@@ -22,10 +22,11 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from django.conf import settings
 
-from huifang.callbacks import population
+from huifang.callbacks import classcache, population
 from huifang.callbacks.rules import Period
-from huifang.core import bulk, duck
+from huifang.core import duck
 from huifang.policy import kinds
 
 STAFF_PREFIX = "S:"
@@ -77,8 +78,6 @@ def load_classes(con: duckdb.DuckDBPyConnection, scheme: str) -> None:
     Only the standards the effective rules name are read (CORE-1 and SMALL-1: CLS-1,
     IMP-1: CLS-8.important), each the first time a rule needs it.
     """
-    from huifang.classification.models import ClientClass
-
     duck.run(
         con,
         "CREATE TEMP TABLE IF NOT EXISTS klass (scheme VARCHAR, client_id VARCHAR, class_code VARCHAR)",
@@ -88,11 +87,7 @@ def load_classes(con: duckdb.DuckDBPyConnection, scheme: str) -> None:
         0
     ]:
         return
-    rows = bulk.fetch_typed(
-        f'SELECT client_id, class_code FROM "{ClientClass._meta.db_table}" '
-        "WHERE scheme = %s AND class_code <> ''",
-        [scheme], schema=pa.schema([("client_id", pa.string()), ("class_code", pa.string())]),
-    )  # fmt: skip
+    rows = classcache.load(con, scheme, Path(settings.DATA_DIR) / "state" / "classes")
     if rows.num_rows:
         con.register(
             "klass_arrow",
