@@ -128,7 +128,15 @@ def instrument(trace: Trace) -> Callable[[], None]:
 
     originals = {
         name: getattr(bulk, name)
-        for name in ("insert", "upsert", "update", "fetch", "fetch_typed", "fetch_by_keys", "reserve_ids")
+        for name in (
+            "insert",
+            "upsert",
+            "update",
+            "fetch",
+            "fetch_typed",
+            "fetch_by_keys",
+            "reserve_ids",
+        )
     }
 
     def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -199,7 +207,11 @@ def phases(trace: Trace, began: float, ended: float) -> dict[str, tuple[float, f
     st = trace.statements
     msgs = trace.messages
     classify_end = max([t for t, m in msgs if m.startswith("classify")], default=began)
-    load = [s for s in st if s.began > classify_end and re.search(r"TEMP TABLE (_cs_empty|cs|cl|st)\b", s.sql)]
+    load = [
+        s
+        for s in st
+        if s.began > classify_end and re.search(r"TEMP TABLE (_cs_empty|cs|cl|st)\b", s.sql)
+    ]
     load_start = load[0].began
     # load_state ends where the state export starts reading the database
     load_end = min([t0 for op, _w, _r, t0, _t1 in trace.db
