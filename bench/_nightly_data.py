@@ -486,7 +486,8 @@ def seed_prior_state(b: Brokerage) -> dict[str, int]:
         "status": pa.array(np.where(company, "reviewed", "assigned")),
         "due_date": dates(due), "created_on": dates(created),
         "quarter": pa.array(np.where(company, "2026-Q1", "2026-Q3")),
-        "counts_to_cap": pa.array(company), "assignee_id": ids("S", assignee, 6),
+        # KEY-1, CORE-1 and SMALL-1 are capped rules (CON-3): their contacts count
+        "counts_to_cap": pa.array(np.ones(total, dtype=bool)), "assignee_id": ids("S", assignee, 6),
     })))  # fmt: skip
     rule = np.where(company, "KEY-1", np.where(np.arange(total) < len(core), "CORE-1", "SMALL-1"))
     period = np.where(
