@@ -26,10 +26,6 @@ from huifang.core import bulk, duck
 SCHEMA = pa.schema([("client_id", pa.string()), ("class_code", pa.string())])
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _paths(state_dir: Path, scheme: str) -> tuple[Path, Path]:
     name = hashlib.sha256(scheme.encode()).hexdigest()[:16]  # a scheme code is free text
     return state_dir / f"{name}.parquet", state_dir / f"{name}.json"
@@ -70,7 +66,7 @@ def load(con: duckdb.DuckDBPyConnection, scheme: str, state_dir: Path | None) ->
             CREATE OR REPLACE TEMP TABLE class_cache AS
             WITH latest AS (SELECT client_id, arg_max(new_class, id) AS new_class
                             FROM class_delta_arrow GROUP BY client_id)
-            SELECT client_id, class_code FROM read_parquet({_lit(str(data))})
+            SELECT client_id, class_code FROM read_parquet({duck.lit(str(data))})
             WHERE client_id NOT IN (SELECT client_id FROM latest)
             UNION ALL SELECT client_id, new_class FROM latest WHERE new_class <> ''""")  # fmt: skip
         con.unregister("class_delta_arrow")
@@ -94,11 +90,8 @@ def load(con: duckdb.DuckDBPyConnection, scheme: str, state_dir: Path | None) ->
 
 def _save(con: duckdb.DuckDBPyConnection, data: Path, meta: Path, scheme: str, newest: int) -> None:
     """``class_cache`` to ``data`` and its log position to ``meta`` (each renamed into place)."""
-    data.parent.mkdir(parents=True, exist_ok=True)
-    staged = data.with_name(data.name + ".partial")
-    duck.run(con, f"COPY class_cache TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
     meta.unlink(missing_ok=True)  # never an old position beside a new file
-    os.replace(staged, data)
+    duck.write_parquet(con, "class_cache", data)
     staged_meta = meta.with_name(meta.name + ".partial")
     staged_meta.write_text(json.dumps({"scheme": scheme, "newest": newest}))
     os.replace(staged_meta, meta)

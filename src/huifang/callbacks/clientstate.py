@@ -29,7 +29,6 @@ import duckdb
 from huifang.core import duck
 
 SOURCES = ("clients", "trades", "assets")
-PART = "part-0.parquet"
 KEEP = 3  # snapshots kept (the newest ones)
 # The columns of ``cs``: client fields of the latest row, then the derived ones.
 CLIENT_FIELDS = (
@@ -48,32 +47,14 @@ LAYOUT = hashlib.sha256(SCHEMA.encode()).hexdigest()[
 ]  # a snapshot of another layout is not used
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _partitions(root: Path, name: str) -> dict[str, Path]:
     """Every archived partition of ``name``: {"YYYY-MM-DD": file}."""
-    folder = root / name
-    found: dict[str, Path] = {}
-    if folder.is_dir():
-        for child in folder.iterdir():
-            if child.name.startswith("date=") and (child / PART).is_file():
-                found[child.name[5:]] = child / PART
-    return found
+    return {day.isoformat(): path for day, path in duck.archived(root, name)}
 
 
 def _signature(path: Path) -> list[int]:
     stat = path.stat()
     return [stat.st_size, stat.st_mtime_ns]
-
-
-def _scan(paths: list[Path]) -> str:
-    files = ", ".join(_lit(str(p)) for p in paths)
-    return (
-        f"read_parquet([{files}], hive_partitioning = true, union_by_name = true, "
-        "hive_types = {'date': DATE})"
-    )
 
 
 def _usable(state_dir: Path, root: Path, day: dt.date) -> tuple[Path, dt.date] | None:
@@ -119,11 +100,11 @@ def build(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date, state_dir: P
         name: [p for d, p in sorted(found.items()) if since < d <= day.isoformat()]
         for name, found in current.items()
     }
-    old = f"read_parquet({_lit(str(prior[0]))})" if prior else "(SELECT * FROM _cs_empty)"
+    old = f"read_parquet({duck.lit(str(prior[0]))})" if prior else "(SELECT * FROM _cs_empty)"
     duck.run(con, f"CREATE OR REPLACE TEMP TABLE _cs_empty ({SCHEMA})")
     parts = [f"old AS (SELECT * FROM {old})"]
     if new["clients"]:
-        scan = _scan(new["clients"])
+        scan = duck.read_parquet(new["clients"])
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
         columns = []
         for part in CLIENT_FIELDS.split(", "):
@@ -140,14 +121,14 @@ def build(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date, state_dir: P
         parts.append(f"c AS (SELECT client_id, {', '.join(FIELD_NAMES)} FROM _cs_empty)")
     if new["trades"]:
         parts.append(
-            f't AS (SELECT client_id, max("date") AS last FROM {_scan(new["trades"])} GROUP BY client_id)'
+            f't AS (SELECT client_id, max("date") AS last FROM {duck.read_parquet(new["trades"])} GROUP BY client_id)'
         )
     else:
         parts.append("t AS (SELECT NULL::VARCHAR AS client_id, NULL::DATE AS last WHERE false)")
     if new["assets"]:
         parts.append(
             'a AS (SELECT client_id, arg_max(CAST(total_assets AS DECIMAL(18, 2)), "date") AS total, '
-            f'max("date") AS day FROM {_scan(new["assets"])} GROUP BY client_id)'
+            f'max("date") AS day FROM {duck.read_parquet(new["assets"])} GROUP BY client_id)'
         )
     else:
         parts.append(
@@ -177,10 +158,7 @@ def _save(
     current: dict[str, dict[str, Path]],
 ) -> None:
     """Write ``date=day.parquet`` and its manifest (each renamed into place), keep the newest few."""
-    state_dir.mkdir(parents=True, exist_ok=True)
     target = state_dir / f"date={day.isoformat()}.parquet"
-    staged = target.with_name(target.name + ".partial")
-    duck.run(con, f"COPY cs TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
     manifest: dict[str, Any] = {
         "day": day.isoformat(),
         "layout": LAYOUT,
@@ -189,10 +167,10 @@ def _save(
             for name, found in current.items()
         },
     }
+    target.with_suffix(".json").unlink(missing_ok=True)  # never an old manifest beside a new file
+    duck.write_parquet(con, "cs", target)
     staged_manifest = target.with_suffix(".json.partial")
     staged_manifest.write_text(json.dumps(manifest, sort_keys=True))
-    target.with_suffix(".json").unlink(missing_ok=True)  # never an old manifest beside a new file
-    os.replace(staged, target)
     os.replace(staged_manifest, target.with_suffix(".json"))
     snapshots = sorted(state_dir.glob("date=*.parquet"), reverse=True)
     for stale in snapshots[KEEP:]:

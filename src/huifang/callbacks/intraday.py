@@ -35,14 +35,14 @@ from django.db.models import Count
 
 from huifang.audit.services import audit_record
 from huifang.calendars.service import require_years
-from huifang.callbacks import population, population_sales, services
+from huifang.callbacks import population_sales, services
 from huifang.callbacks.choices import Level, TaskEventKind, TaskStatus
 from huifang.callbacks.engine import Evaluator, RuleSpec, rule_specs
 from huifang.callbacks.models import Plan, Purpose, Task, TaskEvent
 from huifang.callbacks.rules import quarter_label
 from huifang.clients.choices import AccountEventType, MarginEventType
 from huifang.clients.models import AccountEvent, Client, MarginEvent
-from huifang.core import bulk, clock, duck, pii
+from huifang.core import clock, duck, pii
 from huifang.org.models import Staff
 from huifang.policy import kinds
 from huifang.policy.models import PolicyVersion
@@ -272,7 +272,7 @@ def _evaluate_and_write(
                      .values()}  # fmt: skip
             ev = Evaluator(
                 con, root=Path(root), day=day, version=rules.version,
-                max_per_quarter=rules.cap.max_per_quarter, next_task_id=_reserve_task_ids, plans=plans,
+                max_per_quarter=rules.cap.max_per_quarter, next_task_id=services._reserve_task_ids, plans=plans,
             )  # fmt: skip
             for spec in specs:
                 ev.evaluate(spec, lambda _message: None)
@@ -312,7 +312,7 @@ def _one_event_archive(root: Path, kind: EventKind, payload: EventIn, day: dt.da
         columns["staff_id"] = pa.array([payload.staff_id], pa.string())
     folder = root / SOURCES[kind] / f"date={day.isoformat()}"
     folder.mkdir(parents=True)
-    pq.write_table(pa.table(columns), folder / population.PART)
+    pq.write_table(pa.table(columns), folder / duck.PART)
 
 
 def _one_client(con: duckdb.DuckDBPyConnection, client: Client) -> None:
@@ -326,10 +326,6 @@ def _one_client(con: duckdb.DuckDBPyConnection, client: Client) -> None:
     duck.run(con, "INSERT INTO cl VALUES (?, ?, ?, ?, ?, ?, ?)",
              [client.pk, client.branch_id, client.open_date, client.introducer_id, client.broker_id,
               client.adviser_id, client.last_trade_date])  # fmt: skip
-
-
-def _reserve_task_ids(n: int) -> int:
-    return bulk.reserve_ids(Task._meta.db_table, n)
 
 
 # The nightly run's state tables (``services._state_tables``), for one client.

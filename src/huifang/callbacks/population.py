@@ -21,7 +21,6 @@ from huifang.callbacks.rules import Period
 from huifang.core import duck
 from huifang.policy import kinds
 
-PART = "part-0.parquet"
 DEPARTURE_LOOKBACK_DAYS = 62  # a leave date reported up to two months late still counts
 RELATION = (
     "CASE WHEN {row}.introducer_staff_id = {staff}.staff_id THEN 'introducer' "
@@ -38,29 +37,16 @@ CAND = (
 )
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def partitions(root: Path, name: str, start: dt.date | None, end: dt.date) -> list[Path]:
     """The archived files of ``name`` dated within [start, end], oldest first."""
-    folder = root / name
-    found = []
-    if folder.is_dir():
-        for child in folder.iterdir():
-            if child.name.startswith("date=") and (child / PART).is_file():
-                day = dt.date.fromisoformat(child.name[5:])
-                if (start is None or day >= start) and day <= end:
-                    found.append((day, child / PART))
-    return [path for _, path in sorted(found)]
+    return [
+        path
+        for day, path in duck.archived(root, name)
+        if (start is None or day >= start) and day <= end
+    ]
 
 
-def scan(paths: Sequence[Path]) -> str:
-    files = ", ".join(_lit(str(p)) for p in paths)
-    return (
-        f"read_parquet([{files}], hive_partitioning = true, union_by_name = true, "
-        "hive_types = {'date': DATE})"
-    )
+scan = duck.read_parquet
 
 
 def load_state(

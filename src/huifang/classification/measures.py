@@ -31,7 +31,6 @@ import duckdb
 
 from huifang.core import duck
 
-PART = "part-0.parquet"
 DAY = '"date"'  # the partition date column (hive partitioning)
 # Money measures keep the importer's type (64-bit): a client's yearly sums fit 18 digits.
 MONEY = "DECIMAL(18, 2)"
@@ -50,37 +49,20 @@ MEASURE_COLUMNS: dict[str, str] = {
 CONTEXT_COLUMNS = {"assets": ("assets_date",)}
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def partitions(
     root: Path, name: str, *, start: dt.date | None, end: dt.date
 ) -> list[tuple[dt.date, Path]]:
     """The archived partitions of ``name`` dated within [start, end], oldest first."""
-    folder = root / name
-    if not folder.is_dir():
-        return []
-    found = []
-    for child in folder.iterdir():
-        if not child.name.startswith("date=") or not (child / PART).is_file():
-            continue
-        try:
-            day = dt.date.fromisoformat(child.name[5:])
-        except ValueError:
-            continue
-        if (start is None or day >= start) and day <= end:
-            found.append((day, child / PART))
-    return sorted(found)
+    return [
+        (day, path)
+        for day, path in duck.archived(root, name)
+        if (start is None or day >= start) and day <= end
+    ]
 
 
 def scan(paths: Sequence[Path], columns: str) -> str:
-    """``read_parquet`` over the given files with the partition date as column ``date``."""
-    files = ", ".join(_lit(str(p)) for p in paths)
-    return (
-        f"(SELECT {columns} FROM read_parquet([{files}], hive_partitioning = true, "
-        "union_by_name = true, hive_types = {'date': DATE}))"
-    )
+    """``columns`` of the given archive files, the partition date as column ``date``."""
+    return f"(SELECT {columns} FROM {duck.read_parquet(paths)})"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -63,3 +65,45 @@ def table(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
     if _recorder is not None:
         _recorder(con, sql, params, began, time.perf_counter())
     return result
+
+
+PART = "part-0.parquet"  # the one file of an archive partition (``archive/<name>/date=D/``)
+
+
+def lit(text: str) -> str:
+    """``text`` as a SQL string literal (file names only; values go in as parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def archived(root: Path, name: str) -> list[tuple[dt.date, Path]]:
+    """Every archived partition of ``name`` under ``root`` as (date, file), oldest first."""
+    folder = root / name
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in folder.iterdir():
+        if not child.name.startswith("date=") or not (child / PART).is_file():
+            continue
+        try:
+            day = dt.date.fromisoformat(child.name[5:])
+        except ValueError:
+            continue
+        found.append((day, child / PART))
+    return sorted(found)
+
+
+def read_parquet(paths: Sequence[Path]) -> str:
+    """``read_parquet`` over archive files, the partition date as column ``date``."""
+    files = ", ".join(lit(str(p)) for p in paths)
+    return (
+        f"read_parquet([{files}], hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'date': DATE})"
+    )
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
+    """``table`` to ``target`` (zstd), written beside it and renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(target.name + ".partial")
+    run(con, f"COPY {table} TO {lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
+    os.replace(staged, target)
