@@ -187,6 +187,8 @@ class Task(models.Model):
     unassigned_reason = models.TextField(_("未分配原因"), blank=True)
     opens_at = models.DateTimeField(_("可回访时间"), null=True, blank=True)
     overdue_since = models.DateField(_("逾期日期"), null=True, blank=True)
+    # the workbench queue skips a task until then (EXE-3: a failed try is retried later)
+    retry_after = models.DateTimeField(_("再次回访时间"), null=True, blank=True)
     run = models.ForeignKey(
         NightlyRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

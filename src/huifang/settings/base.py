@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "huifang.classification",
     "huifang.callbacks",
     "huifang.api",
+    "huifang.workbench",
 ]
 
 # Order matters: OTP after authentication; the audit context before anything that may
