@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("huifang.classification.urls")),
     path("callbacks/", include("huifang.callbacks.urls")),
     path("api/", include("huifang.api.urls")),
+    path("workbench/", include("huifang.workbench.urls")),
+    path("q/", include("huifang.workbench.public_urls")),
 ]
