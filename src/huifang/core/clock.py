@@ -2,6 +2,9 @@
 
 ``settings.HUIFANG_TODAY`` pins the date (demo, tests); ``frozen()`` pins it for a
 block of code. Times keep the real time of day unless a full datetime is pinned.
+``settings.HUIFANG_NOW`` (an ISO datetime) starts the clock at that moment when the
+process starts and lets it run at the real pace (the demo and the load benchmark
+need "inside call hours", CON-5, whatever the real hour).
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from django.conf import settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _pinned: list[dt.datetime] = []
+_PROCESS_START = dt.datetime.now(tz=SHANGHAI)
+
+
+def _started(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
 def now() -> dt.datetime:
@@ -22,6 +31,9 @@ def now() -> dt.datetime:
     if _pinned:
         return _pinned[-1]
     real = dt.datetime.now(tz=SHANGHAI)
+    started = getattr(settings, "HUIFANG_NOW", None)
+    if started:  # a pinned start that then runs at the real pace (demo, load benchmark)
+        return _started(started) + (real - _PROCESS_START)
     configured = getattr(settings, "HUIFANG_TODAY", None)
     if configured:
         day = dt.date.fromisoformat(configured)

@@ -193,6 +193,8 @@ HUIFANG_BACKGROUND = os.environ.get(
 
 # The one clock: HUIFANG_TODAY (YYYY-MM-DD) pins "today" for demos and scripts.
 HUIFANG_TODAY = os.environ.get("HUIFANG_TODAY") or None
+# HUIFANG_NOW (YYYY-MM-DDTHH:MM) starts the clock at that moment, then it runs (CON-5 demos).
+HUIFANG_NOW = os.environ.get("HUIFANG_NOW") or None
 
 LOGGING = {
     "version": 1,
