@@ -39,6 +39,10 @@ done
 export HUIFANG_TODAY=$last
 echo "$last" > "$HUIFANG_DATA_DIR/demo-today"
 $BIN/huifang demo_users --password huifang-demo-2026
+echo "== worked callbacks: attempts, recordings, answers, signatures, reviews (issue 7)"
+$BIN/huifang demo_callbacks --count 24
+# The workbench honours the call hours (CON-5): the demo's clock starts at 10:00 of that day.
+export HUIFANG_NOW="${last}T10:00"
 echo
-echo "== serving on http://127.0.0.1:8000/  (today is pinned to $last, the last demo business date)"
+echo "== serving on http://127.0.0.1:8000/  (the clock starts at $HUIFANG_NOW, the last demo business date)"
 exec $BIN/huifang runserver 127.0.0.1:8000 --noreload

@@ -1,9 +1,18 @@
-"""``audit verify``: re-check the chain, every change set and the archive manifests."""
+"""``audit verify``: re-check the chain, every change set, the archive manifests and evidence.
+
+Evidence files (SPEC EXE-2) are vouched for by ``after.evidence`` (stored name ->
+SHA-256) and re-read through Django's default storage (filesystem or S3-compatible);
+a file purged after its retention date (NFR-3) is named by its purge row's
+``after.purged`` and is no longer expected.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from django.core.files.storage import Storage
 
 from huifang.audit import chain
 from huifang.audit.models import AuditEvent
@@ -29,6 +38,7 @@ def verify(*, check_files: bool = True) -> VerifyResult:
     result = VerifyResult()
     prev = chain.GENESIS
     fields = [*chain.CHAINED_FIELDS, "id", "hash"]
+    purged = _purged_evidence() if check_files else set()
     for row in AuditEvent.objects.order_by("id").values(*fields).iterator(chunk_size=5000):
         problem = _check_row(row, prev)
         if problem is None and row["changeset_table"]:
@@ -36,6 +46,9 @@ def verify(*, check_files: bool = True) -> VerifyResult:
             result.changesets += 1
         if problem is None and check_files:
             problem, files = _check_files(row)
+            result.files += files
+        if problem is None and check_files:
+            problem, files = _check_evidence(row, purged)
             result.files += files
         if problem:
             result.broken_id, result.reason = row["id"], problem
@@ -87,3 +100,42 @@ def _check_files(row: dict[str, object]) -> tuple[str | None, int]:
         if not any(file_sha256(p) == expected for p in existing):
             return f"file {relative} was altered (SHA-256 differs)", 0
     return None, len(after["files"])
+
+
+EVIDENCE_PURGE = "workbench.evidence_purge"
+
+
+def _purged_evidence() -> set[str]:
+    """Stored names of evidence purged after retention (their purge rows are chained too)."""
+    names: set[str] = set()
+    for after in AuditEvent.objects.filter(action=EVIDENCE_PURGE).values_list("after", flat=True):
+        if isinstance(after, dict) and isinstance(after.get("purged"), dict):
+            names.update(after["purged"])
+    return names
+
+
+def _check_evidence(row: dict[str, object], purged: set[str]) -> tuple[str | None, int]:
+    """Evidence an audit row vouches for (``after.evidence``: stored name -> SHA-256), re-hashed."""
+    after = row.get("after")
+    if not isinstance(after, dict) or not isinstance(after.get("evidence"), dict):
+        return None, 0
+    from django.core.files.storage import default_storage
+
+    checked = 0
+    for name, expected in after["evidence"].items():
+        if name in purged:
+            continue
+        if not default_storage.exists(name):
+            return f"evidence file {name} is missing", 0
+        if _storage_sha256(default_storage, name) != expected:
+            return f"evidence file {name} was altered (SHA-256 differs)", 0
+        checked += 1
+    return None, checked
+
+
+def _storage_sha256(storage: Storage, name: str) -> str:
+    digest = hashlib.sha256()
+    with storage.open(name, "rb") as handle:
+        for chunk in handle.chunks():
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -9,7 +9,7 @@ from pathlib import Path
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from huifang.settings.env import data_dir, database_config, flag, integer
+from huifang.settings.env import ConfigurationError, data_dir, database_config, flag, integer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir()
@@ -113,8 +113,48 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from the finders; it wants the folder
+# Evidence files (SPEC EXE-2, NFR-3) go to the default storage: the filesystem under
+# MEDIA_ROOT, or with HUIFANG_EVIDENCE_STORAGE=s3 an S3-compatible bucket (MinIO, Ceph, a
+# cloud bucket) through django-storages — that backend needs `pip install boto3`, which
+# huifang does not ship. Secrets may also come from HUIFANG_S3_ACCESS_KEY_FILE / _SECRET_KEY_FILE.
+HUIFANG_EVIDENCE_STORAGE = os.environ.get("HUIFANG_EVIDENCE_STORAGE", "filesystem").strip().lower()
+
+
+def _s3_setting(name: str) -> str | None:
+    value = os.environ.get(name)
+    if not value and os.environ.get(f"{name}_FILE"):
+        value = Path(os.environ[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
+    return value or None
+
+
+def _evidence_storage() -> dict[str, object]:
+    if HUIFANG_EVIDENCE_STORAGE == "filesystem":
+        # no fixed location: it follows MEDIA_ROOT, also when a mode module moves it
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if HUIFANG_EVIDENCE_STORAGE != "s3":
+        raise ConfigurationError(
+            f"HUIFANG_EVIDENCE_STORAGE must be filesystem or s3, got {HUIFANG_EVIDENCE_STORAGE!r}"
+        )
+    bucket = _s3_setting("HUIFANG_S3_BUCKET")
+    if not bucket:
+        raise ConfigurationError("HUIFANG_S3_BUCKET must be set when HUIFANG_EVIDENCE_STORAGE=s3")
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": _s3_setting("HUIFANG_S3_ENDPOINT_URL"),
+        "access_key": _s3_setting("HUIFANG_S3_ACCESS_KEY"),
+        "secret_key": _s3_setting("HUIFANG_S3_SECRET_KEY"),
+        "region_name": _s3_setting("HUIFANG_S3_REGION"),
+        "querystring_auth": True,  # links to evidence are signed and expire
+        "file_overwrite": False,  # evidence is never replaced in place
+    }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {key: value for key, value in options.items() if value is not None},
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _evidence_storage(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
@@ -193,6 +233,11 @@ HUIFANG_BACKGROUND = os.environ.get(
 
 # The one clock: HUIFANG_TODAY (YYYY-MM-DD) pins "today" for demos and scripts.
 HUIFANG_TODAY = os.environ.get("HUIFANG_TODAY") or None
+# E-questionnaire links (EXE-6): the address clients open, and how messages are sent.
+HUIFANG_PUBLIC_BASE_URL = os.environ.get("HUIFANG_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+HUIFANG_MESSAGE_BACKEND = os.environ.get(
+    "HUIFANG_MESSAGE_BACKEND", "huifang.workbench.messaging.FileBackend"
+)
 # HUIFANG_NOW (YYYY-MM-DDTHH:MM) starts the clock at that moment, then it runs (CON-5 demos).
 HUIFANG_NOW = os.environ.get("HUIFANG_NOW") or None
 

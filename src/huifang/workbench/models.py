@@ -358,7 +358,12 @@ class Review(models.Model):
         verbose_name = _("复核")
         verbose_name_plural = _("复核")
         constraints = [
-            models.UniqueConstraint(fields=["task", "reason"], name="uniq_review_per_reason")
+            # a rejected unreachable closure may be asked for again after new tries (EXE-3)
+            models.UniqueConstraint(
+                fields=["task", "reason"],
+                condition=~models.Q(status="rejected"),
+                name="uniq_review_per_reason",
+            )
         ]
         indexes = [models.Index(fields=["branch", "status"])]
 

@@ -1,6 +1,10 @@
-"""Stub: the owning helper replaces it."""
+"""The client's e-questionnaire (EXE-6), public: included at the site root as ``q/``."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from huifang.workbench import public_views
 
 app_name = "questionnaire"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("<str:token>/", public_views.fill, name="fill"),
+]

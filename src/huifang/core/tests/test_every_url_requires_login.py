@@ -32,6 +32,7 @@ PUBLIC_NAMES = {
 PUBLIC_PREFIXES = {
     "accounts/login/": "the sign-in steps before a session exists (password, token, enrolment)",
     "i18n/": "Django's language switch (set_language)",
+    "q/": "the client's e-questionnaire (EXE-6): a one-time token, no session",
 }
 
 CASES = url_cases()

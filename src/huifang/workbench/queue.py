@@ -1,0 +1,321 @@
+"""The callback queue (SPEC EXE-3, CON-1, CON-2, CON-5, CON-6): who works which task now.
+
+``next_task`` hands an agent one task at a time and holds it for him with a ``Claim``:
+his live claim if he has one, else the most urgent task he may work — his own
+assigned or in-progress tasks first, then the open unassigned tasks of his pool,
+assigned to him through ``callbacks.services.task_assign`` (so recusal, CON-1,
+independence, CON-2, and the level, CON-6, refuse whatever the caller, and the
+recusal proof is kept). A task closed by a cooling-off (``opens_at``, PROD-*) or
+waiting for its retry (``retry_after``, EXE-3) is skipped.
+
+Two agents never get the same task: on PostgreSQL the candidate row is locked with
+``SELECT … FOR UPDATE SKIP LOCKED`` inside the transaction (a row another agent is
+claiming is skipped, never waited for); on SQLite every transaction is IMMEDIATE,
+so claims serialise. The partial unique index ``one_live_claim_per_task`` refuses a
+second live claim in any case: on that error the next candidate is tried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from huifang.audit.services import audit_record
+from huifang.callbacks.choices import OPEN_STATUSES, Level, TaskKind, TaskStatus
+from huifang.callbacks.models import Task
+from huifang.callbacks.services import AssignmentRefused, Constraints, task_assign
+from huifang.core import clock
+from huifang.org.choices import Position, UnitKind
+from huifang.org.models import Staff
+from huifang.policy.selectors import version_in_force
+from huifang.workbench import access, params
+from huifang.workbench.actors import Actor
+from huifang.workbench.errors import WorkbenchRefused
+from huifang.workbench.models import Claim
+
+# How many candidates one ``next_task`` looks at per source (bounded on 1,000,000 tasks).
+CANDIDATES = 50
+WORKING = (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def in_call_hours(moment: dt.datetime) -> bool:
+    """CON-5: ``moment`` (any zone) falls inside the call hours of its local day."""
+    local = moment.astimezone(clock.SHANGHAI)
+    start, end = params.call_hours(local.date())
+    return start <= local.time().replace(tzinfo=None) < end
+
+
+def require_call_hours(moment: dt.datetime | None = None) -> None:
+    """Refuse (``call_hours``) outside the CON-5 call hours."""
+    moment = moment or clock.now()
+    if not in_call_hours(moment):
+        local = moment.astimezone(clock.SHANGHAI)
+        start, end = params.call_hours(local.date())
+        raise WorkbenchRefused(
+            "call_hours",
+            _("仅可在 %(start)s–%(end)s 之间电话回访,当前时间 %(now)s (CON-5)")
+            % {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "now": f"{local:%H:%M}"},
+        )
+
+
+def require_worker(actor: Actor) -> Staff:
+    """Only agents (``access.WORKERS``) with a staff record work callbacks."""
+    if not actor.has(*access.WORKERS):
+        raise WorkbenchRefused("forbidden", _("只有回访专员可以领取和办理回访任务"), status=403)
+    return actor.need_staff()
+
+
+def require_visible(task: Task, actor: Actor) -> None:
+    """A task outside the actor's data scope does not exist for him (404, SPEC §0)."""
+    if not Task.objects.visible_to(actor.user).filter(pk=task.pk).exists():
+        raise WorkbenchRefused("not_found", _("回访任务不存在"), status=404)
+
+
+def live_claim(task: Task | int) -> Claim | None:
+    """The task's live claim, if any."""
+    task_id = task if isinstance(task, int) else task.pk
+    return Claim.objects.filter(task_id=task_id, released_at__isnull=True).first()
+
+
+def holds(staff: Staff | None, task: Task | int) -> bool:
+    """``staff`` holds a live claim of ``task``."""
+    if staff is None:
+        return False
+    task_id = task if isinstance(task, int) else task.pk
+    return Claim.objects.filter(task_id=task_id, staff=staff, released_at__isnull=True).exists()
+
+
+def release_live(task: Task | int, reason: str, when: dt.datetime | None = None) -> list[int]:
+    """Release every live claim of ``task`` (no audit: the caller's audit row names it)."""
+    task_id = task if isinstance(task, int) else task.pk
+    live = Claim.objects.filter(task_id=task_id, released_at__isnull=True)
+    ids = list(live.values_list("pk", flat=True))
+    if ids:
+        Claim.objects.filter(pk__in=ids).update(
+            released_at=when or clock.now(), release_reason=reason[:32]
+        )
+    return ids
+
+
+# ---------------------------------------------------------------- next task
+
+
+def _eligible(now: dt.datetime) -> Any:
+    """Open to a try now: cooling-off over (PROD-*), retry time reached (EXE-3), nobody holds it."""
+    return (
+        (Q(opens_at__isnull=True) | Q(opens_at__lte=now))
+        & (Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+        & ~Exists(Claim.objects.filter(task=OuterRef("pk"), released_at__isnull=True))
+    )
+
+
+def _urgent_first(qs: QuerySet[Task]) -> QuerySet[Task]:
+    """Overdue first (``overdue_since`` set), then due date, then id."""
+    late = ExpressionWrapper(Q(overdue_since__isnull=True), output_field=BooleanField())
+    return qs.annotate(_not_late=late).order_by("_not_late", "due_date", "id")
+
+
+def own_candidates(staff: Staff, now: dt.datetime) -> QuerySet[Task]:
+    """His assigned or in-progress tasks he may try now, most urgent first (index assignee, status)."""
+    return _urgent_first(
+        Task.objects.filter(assignee=staff, status__in=WORKING).filter(_eligible(now))
+    )
+
+
+def pool_candidates(
+    staff: Staff, actor: Actor, now: dt.datetime, rules: Constraints
+) -> QuerySet[Task]:
+    """Open unassigned tasks of his pool (CON-6 level and unit, kind by position), urgent first.
+
+    Tasks of clients he introduced, brokers or serves (the policy's CON-1 relations) or
+    that target him are left out here already; ``task_assign`` checks again.
+    """
+    kind = TaskKind.SERVICE if staff.position == Position.SERVICE else TaskKind.COMPLIANCE
+    qs = Task.objects.visible_to(actor.user).filter(
+        status=TaskStatus.OPEN, assignee__isnull=True, kind=kind
+    )
+    if staff.unit.unit_kind == UnitKind.CALL_CENTER:
+        qs = qs.filter(level=Level.COMPANY)
+    else:
+        qs = qs.filter(level=Level.BRANCH, branch_id=staff.unit_id)
+    for relation in rules.recusal.relations:
+        if relation in {"introducer", "broker", "adviser"}:
+            qs = qs.exclude(**{f"client__{relation}_id": staff.pk})
+    if staff.client_id:
+        qs = qs.exclude(client_id=staff.client_id)
+    qs = qs.exclude(target_staff_id=staff.pk)
+    return _urgent_first(qs.filter(_eligible(now)))
+
+
+def _lock(task_id: int, base: QuerySet[Task]) -> Task | None:
+    """Lock one candidate, still matching ``base``; ``None`` if another agent holds the row now."""
+    return (
+        base.filter(pk=task_id)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("client")
+        .first()
+    )
+
+
+def _claim(task: Task, staff: Staff, now: dt.datetime) -> Claim | None:
+    """The claim row, or ``None`` when the unique index says someone else holds it already."""
+    try:
+        with transaction.atomic():
+            return Claim.objects.create(task=task, staff=staff, claimed_at=now)
+    except IntegrityError:
+        return None
+
+
+def next_task(*, actor: Actor) -> Task | None:
+    """EXE-3: the task the agent works now, held for him by a claim; ``None`` when nothing is due.
+
+    Refused outside the CON-5 call hours (``call_hours``) and for anyone but an agent
+    with a staff record. Claiming leaves the status ``assigned``: the first connected
+    attempt makes the task ``in_progress``.
+    """
+    staff = require_worker(actor)
+    now = clock.now()
+    require_call_hours(now)
+    held = (
+        Claim.objects.filter(staff=staff, released_at__isnull=True)
+        .select_related("task")
+        .order_by("claimed_at", "id")
+        .first()
+    )
+    if held is not None and held.task.status in OPEN_STATUSES:
+        return held.task
+    rules = Constraints.of(version_in_force(on=now.date()))
+    with transaction.atomic():
+        if held is not None:  # a claim left on a closed task: free it
+            release_live(held.task_id, "closed", now)
+        own = own_candidates(staff, now)
+        for task_id in list(own.values_list("id", flat=True)[:CANDIDATES]):
+            task = _lock(task_id, own_candidates(staff, now))
+            if task is None:
+                continue
+            claim = _claim(task, staff, now)
+            if claim is not None:
+                _audit_claim(task, staff, claim, source="own")
+                return task
+        pool = pool_candidates(staff, actor, now, rules)
+        for task_id in list(pool.values_list("id", flat=True)[:CANDIDATES]):
+            task = _lock(task_id, pool_candidates(staff, actor, now, rules))
+            if task is None:
+                continue
+            try:
+                with transaction.atomic():
+                    task_assign(task=task, agent=staff, actor=actor.name)
+                    claim = _claim(task, staff, now)
+                    if claim is None:
+                        raise _Taken
+            except (AssignmentRefused, _Taken):
+                continue
+            task.refresh_from_db()
+            _audit_claim(task, staff, claim, source="pool")
+            return task
+    return None
+
+
+class _Taken(Exception):
+    """The claim index refused: roll the assignment back and try the next candidate."""
+
+
+def _audit_claim(task: Task, staff: Staff, claim: Claim, *, source: str) -> None:
+    audit_record(
+        action="workbench.claim", object_type="callbacks.Task", object_id=str(task.pk),
+        branch_code=task.branch_id,
+        after={"claim": claim.pk, "staff": staff.pk, "source": source, "status": task.status},
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- release, reassign
+
+
+def release(*, task: Task, actor: Actor, reason: str = "released") -> Claim | None:
+    """Give a held task back to the queue: by its holder, or by a supervisor in scope.
+
+    Returns the released claim; ``None`` (nothing written) when nobody holds the task.
+    """
+    require_visible(task, actor)
+    claim = live_claim(task)
+    if claim is None:
+        return None
+    mine = actor.staff is not None and claim.staff_id == actor.staff.pk
+    if not mine and not actor.has(*access.SUPERVISORS):
+        raise WorkbenchRefused("not_holder", _("该任务不由您领取,不能释放"))
+    now = clock.now()
+    with transaction.atomic():
+        ids = release_live(task, reason or "released", now)
+        audit_record(
+            action="workbench.release", object_type="callbacks.Task", object_id=str(task.pk),
+            branch_code=task.branch_id, before={"claims": ids, "staff": claim.staff_id},
+            after={"released_at": now.isoformat(), "reason": reason},
+        )  # fmt: skip
+    claim.refresh_from_db()
+    return claim
+
+
+_REFUSAL_CODES = (
+    ("CON-1", "recused", "回访人员与客户或回访对象存在关联关系,须回避 (CON-1)"),
+    ("CON-2", "marketing_sequence", "营销序列或客户服务人员不得办理该回访 (CON-2)"),
+    ("CON-6", "wrong_level", "回访人员所属机构与任务级别不符 (CON-6)"),
+    ("pool", "wrong_position", "回访人员岗位与任务类型不符"),
+    ("staff left", "staff_left", "回访人员已离职"),
+)
+
+
+def refusal_of(exc: AssignmentRefused) -> WorkbenchRefused:
+    """A ``task_assign`` refusal as the workbench's: the first rule's code, a sentence per reason."""
+    codes: list[str] = []
+    reasons: list[str] = []
+    for raw in exc.reasons:
+        for prefix, code, sentence in _REFUSAL_CODES:
+            if raw.startswith(prefix):
+                codes.append(code)
+                reasons.append(f"{_(sentence)}: {raw}")
+                break
+        else:
+            codes.append("not_eligible")
+            reasons.append(raw)
+    return WorkbenchRefused(codes[0] if codes else "not_eligible", *reasons)
+
+
+def reassign(*, task: Task, to_staff: Staff, actor: Actor) -> Task:
+    """A supervisor (``access.SUPERVISORS``) in scope gives the task to another staff member.
+
+    ``task_assign`` refuses recusal (CON-1), independence (CON-2) and the wrong unit
+    (CON-6) as ``recused`` / ``marketing_sequence`` / ``wrong_level``; live claims are
+    released; an in-progress task stays in progress. Audited.
+    """
+    if not actor.has(*access.SUPERVISORS):
+        raise WorkbenchRefused(
+            "forbidden", _("只有营运总监或总部客户服务中心可以改派任务"), status=403
+        )
+    require_visible(task, actor)
+    task.refresh_from_db()
+    if task.status not in OPEN_STATUSES:
+        raise WorkbenchRefused("wrong_state", _("任务已结束,不能改派"))
+    before: dict[str, Any] = {"assignee": task.assignee_id, "status": task.status}
+    now = clock.now()
+    with transaction.atomic():
+        try:
+            task_assign(task=task, agent=to_staff, actor=actor.name)
+        except AssignmentRefused as exc:
+            raise refusal_of(exc) from exc
+        if before["status"] == TaskStatus.IN_PROGRESS:
+            Task.objects.filter(pk=task.pk).update(status=TaskStatus.IN_PROGRESS)
+        released = release_live(task, "reassigned", now)
+        task.refresh_from_db()
+        audit_record(
+            action="workbench.reassign", object_type="callbacks.Task", object_id=str(task.pk),
+            branch_code=task.branch_id, before=before,
+            after={"assignee": to_staff.pk, "status": task.status, "claims_released": released},
+        )  # fmt: skip
+    return task

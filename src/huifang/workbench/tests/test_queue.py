@@ -1,0 +1,355 @@
+"""The queue (SPEC EXE-3, CON-1, CON-2, CON-5, CON-6): next task, claims, release, reassign.
+
+The clock stands at 2026-10-14 10:00 Asia/Shanghai (workbench conftest) unless a
+test freezes another moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from types import SimpleNamespace
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+
+from huifang.accounts.choices import Role
+from huifang.audit.context import audit_context
+from huifang.audit.models import AuditEvent
+from huifang.callbacks.models import Task, TaskEvent
+from huifang.core import clock
+from huifang.org.choices import Position
+from huifang.workbench import queue
+from huifang.workbench.errors import WorkbenchRefused
+from huifang.workbench.models import Claim
+from huifang.workbench.tests import factories as f
+
+NOW = dt.datetime(2026, 10, 14, 10, 0, tzinfo=clock.SHANGHAI)
+
+
+@pytest.fixture
+def w(db: None) -> SimpleNamespace:
+    """Branch A01 with agents 甲 and 乙, branch B01 with agent 丙, a 营运总监 of A01."""
+    f.policy()
+    a01, b01 = f.branch("A01"), f.branch("B01")
+    return SimpleNamespace(
+        a01=a01, b01=b01,
+        agent1=f.agent_user(a01, username="agent1", staff_id="S01"),
+        agent2=f.agent_user(a01, username="agent2", staff_id="S02"),
+        agent_b=f.agent_user(b01, username="agent_b", staff_id="S03"),
+        ops=f.leader_user(Role.BRANCH_OPS, a01, username="ops_a"),
+        ops_b=f.leader_user(Role.BRANCH_OPS, b01, username="ops_b"),
+    )  # fmt: skip
+
+
+def nxt(user: object) -> Task | None:
+    return queue.next_task(actor=f.actor(user))  # type: ignore[arg-type]
+
+
+def live_claims(task: Task) -> list[str]:
+    return list(
+        Claim.objects.filter(task=task, released_at__isnull=True).values_list("staff_id", flat=True)
+    )
+
+
+# --- order and eligibility ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_own_tasks_come_overdue_first_then_by_due_date_then_id(w: SimpleNamespace) -> None:
+    later = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 20))
+    sooner = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 16))
+    same_day = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 16))
+    late = f.open_task(
+        branch=w.a01,
+        assignee=w.agent1,
+        due=dt.date(2026, 10, 25),
+        overdue_since=dt.date(2026, 10, 13),
+    )  # an overdue mark beats an earlier due date
+    got = []
+    for _ in range(4):
+        task = nxt(w.agent1)
+        assert task is not None
+        got.append(task.pk)
+        assert live_claims(task) == ["S01"]
+        # a claim keeps the status: the first connected attempt makes it in_progress
+        assert task.status == "assigned"
+        Task.objects.filter(pk=task.pk).update(retry_after=NOW + dt.timedelta(hours=1))
+        queue.release(task=task, actor=f.actor(w.agent1), reason="test")
+    assert got == [late.pk, sooner.pk, same_day.pk, later.pk]
+    assert nxt(w.agent1) is None  # everything waits for its retry time
+
+
+@pytest.mark.django_db
+def test_a_live_claim_is_returned_again_and_nothing_new_is_claimed(w: SimpleNamespace) -> None:
+    first = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 16))
+    f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 15))
+    f.claim(first, w.agent1)
+    assert nxt(w.agent1) == first
+    assert Claim.objects.filter(staff_id="S01").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_claim_left_on_a_closed_task_is_freed(w: SimpleNamespace) -> None:
+    done = f.open_task(branch=w.a01, assignee=w.agent1)
+    f.claim(done, w.agent1)
+    Task.objects.filter(pk=done.pk).update(status="signed")
+    todo = f.open_task(branch=w.a01, assignee=w.agent1)
+    assert nxt(w.agent1) == todo
+    assert live_claims(done) == [] and live_claims(todo) == ["S01"]
+
+
+@pytest.mark.django_db
+def test_own_tasks_come_before_a_more_urgent_pool_task(w: SimpleNamespace) -> None:
+    f.open_task(branch=w.a01, due=dt.date(2026, 10, 15), overdue_since=dt.date(2026, 10, 13))
+    own = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 30))
+    assert nxt(w.agent1) == own
+
+
+@pytest.mark.django_db
+def test_cooling_off_and_retry_time_keep_a_task_out_of_the_queue(w: SimpleNamespace) -> None:
+    """PROD-* cooling-off (``opens_at``) and EXE-3 retry (``retry_after``) are respected."""
+    cooling = f.open_task(branch=w.a01, assignee=w.agent1, opens_at=NOW + dt.timedelta(hours=2))
+    waiting = f.open_task(branch=w.a01, due=dt.date(2026, 10, 15))
+    Task.objects.filter(pk=waiting.pk).update(retry_after=NOW + dt.timedelta(hours=1))
+    assert nxt(w.agent1) is None
+    assert Claim.objects.count() == 0
+    with clock.frozen(NOW + dt.timedelta(hours=1)):
+        assert nxt(w.agent1) == waiting  # retry time reached (pool task, now assigned to him)
+        queue.release(task=waiting, actor=f.actor(w.agent1))
+        Task.objects.filter(pk=waiting.pk).update(retry_after=NOW + dt.timedelta(days=3))
+    with clock.frozen(NOW + dt.timedelta(hours=2)):
+        assert nxt(w.agent1) == cooling  # cooling-off over
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hour,minute", [(21, 0), (20, 0), (8, 59)])
+def test_outside_call_hours_the_queue_refuses(w: SimpleNamespace, hour: int, minute: int) -> None:
+    """CON-5: calls only 09:00–20:00 (default policy)."""
+    f.open_task(branch=w.a01, assignee=w.agent1)
+    moment = f.at(hour, minute, dt.date(2026, 10, 14))
+    with clock.frozen(moment), pytest.raises(WorkbenchRefused) as refused:
+        nxt(w.agent1)
+    assert refused.value.code == "call_hours" and "CON-5" in refused.value.reasons[0]
+    assert Claim.objects.count() == 0
+    with clock.frozen(f.at(19, 59, dt.date(2026, 10, 14))):
+        assert nxt(w.agent1) is not None
+
+
+@pytest.mark.django_db
+def test_only_agents_with_a_staff_record_take_tasks(w: SimpleNamespace) -> None:
+    f.open_task(branch=w.a01)
+    with pytest.raises(WorkbenchRefused) as refused:
+        nxt(w.ops)
+    assert refused.value.code == "forbidden" and refused.value.status == 403
+    from huifang.accounts.tests.factories import user_with_role
+
+    no_staff = user_with_role(Role.AGENT, unit=w.a01, username="nostaff")
+    with pytest.raises(WorkbenchRefused) as refused:
+        nxt(no_staff)
+    assert refused.value.code == "no_staff"
+    assert Claim.objects.count() == 0
+
+
+# --- the pool -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_pool_task_is_assigned_through_task_assign_with_the_recusal_proof(
+    w: SimpleNamespace,
+) -> None:
+    task = f.open_task(branch=w.a01)
+    f.open_task(branch=w.b01)  # another branch's task is not his pool (CON-6)
+    got = nxt(w.agent1)
+    assert got == task
+    assert got.assignee_id == "S01" and got.status == "assigned"
+    event = TaskEvent.objects.get(task=task, event="assigned")
+    assert event.staff_id == "S01" and event.detail_dict["found"] == []
+    assert set(event.detail_dict["relations_checked"]) == {"introducer", "broker", "adviser"}
+    actions = list(
+        AuditEvent.objects.filter(object_id=str(task.pk)).values_list("action", flat=True)
+    )
+    assert actions == ["callbacks.task_assign", "workbench.claim"]
+    assert nxt(w.agent_b) is not None and nxt(w.agent2) is None
+
+
+@pytest.mark.django_db
+def test_an_agent_never_gets_a_client_he_introduced_and_cannot_be_given_it(
+    w: SimpleNamespace,
+) -> None:
+    """CON-1: the pool skips the introducer's client; a supervisor's reassign is refused."""
+    client = f.client_of(w.a01, introducer=w.agent1.staff)
+    task = f.open_task(client=client, due=dt.date(2026, 10, 15))
+    assert nxt(w.agent1) is None
+    assert Task.objects.get(pk=task.pk).assignee_id is None
+    with pytest.raises(WorkbenchRefused) as refused:
+        queue.reassign(task=task, to_staff=w.agent1.staff, actor=f.actor(w.ops))
+    assert refused.value.code == "recused" and "CON-1" in refused.value.reasons[0]
+    assert Task.objects.get(pk=task.pk).assignee_id is None
+    assert nxt(w.agent2) == task
+
+
+@pytest.mark.django_db
+def test_service_staff_take_service_tasks_and_not_broker_clients_compliance_ones(
+    w: SimpleNamespace,
+) -> None:
+    """CON-2: service callbacks go to service staff; compliance ones to agents."""
+    service = f.agent_user(w.a01, Position.SERVICE, username="svc", staff_id="S09")
+    compliance = f.open_task(branch=w.a01)
+    service_task = f.open_task(branch=w.a01, kind="service", purposes=("CORE-1",))
+    assert nxt(service) == service_task
+    assert nxt(w.agent1) == compliance
+
+
+@pytest.mark.django_db
+def test_the_call_center_takes_company_level_tasks_of_every_branch(w: SimpleNamespace) -> None:
+    """CON-6: company-level callbacks are the call center's; branch agents never see them."""
+    center = f.call_center()
+    seat = f.agent_user(center, username="seat", staff_id="S10")
+    from huifang.accounts.tests.factories import grant
+
+    grant(seat, Role.AGENT)  # the call center works for every branch
+    company = f.open_task(branch=w.b01, level="company")
+    f.open_task(branch=w.b01)
+    assert nxt(w.agent_b) is not None and Task.objects.get(pk=company.pk).assignee_id is None
+    assert nxt(seat) == company
+
+
+# --- two agents, one task -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_two_agents_one_after_the_other_get_different_tasks(w: SimpleNamespace) -> None:
+    one, two = f.open_task(branch=w.a01), f.open_task(branch=w.a01)
+    got1, got2 = nxt(w.agent1), nxt(w.agent2)
+    assert {got1, got2} == {one, two} and got1 != got2
+    third = f.agent_user(w.a01, username="agent3", staff_id="S04")
+    assert nxt(third) is None
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_live_claim(w: SimpleNamespace) -> None:
+    task = f.open_task(branch=w.a01, assignee=w.agent1)
+    f.claim(task, w.agent1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Claim.objects.create(task=task, staff=w.agent2.staff, claimed_at=NOW)
+    Claim.objects.filter(task=task).update(released_at=NOW, release_reason="test")
+    Claim.objects.create(task=task, staff=w.agent2.staff, claimed_at=NOW)  # released: fine
+    assert live_claims(task) == ["S02"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises writers (IMMEDIATE)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_agents_never_claim_the_same_task() -> None:
+    """PostgreSQL: 8 agents in 8 threads (own connections) race for 5 pool tasks."""
+    f.policy()
+    a01 = f.branch("A01")
+    agents = [f.agent_user(a01, username=f"race{i}", staff_id=f"R{i:02d}") for i in range(8)]
+    tasks = [f.open_task(branch=a01, due=dt.date(2026, 10, 15 + i)) for i in range(5)]
+    barrier = threading.Barrier(len(agents))
+    got: dict[str, int | None] = {}
+    errors: list[BaseException] = []
+
+    def work(user: object) -> None:
+        try:
+            with audit_context("race"):
+                actor = f.actor(user)  # type: ignore[arg-type]
+                barrier.wait()
+                task = queue.next_task(actor=actor)
+                got[actor.name] = task.pk if task else None
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in agents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    claimed = [pk for pk in got.values() if pk is not None]
+    assert len(got) == 8
+    assert sorted(claimed) == sorted(t.pk for t in tasks)  # every task once, none twice
+    assert Claim.objects.filter(released_at__isnull=True).count() == 5
+    for task in Task.objects.filter(pk__in=claimed):
+        holder = Claim.objects.get(task=task, released_at__isnull=True).staff_id
+        assert task.assignee_id == holder
+    assert TaskEvent.objects.filter(event="assigned").count() == 5
+
+
+# --- release and reassign -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_release_by_the_holder_or_a_supervisor_only(w: SimpleNamespace) -> None:
+    task = f.open_task(branch=w.a01, assignee=w.agent1)
+    f.claim(task, w.agent1)
+    with pytest.raises(WorkbenchRefused) as refused:
+        queue.release(task=task, actor=f.actor(w.agent2), reason="x")
+    assert refused.value.code == "not_holder"
+    with pytest.raises(WorkbenchRefused) as refused:
+        queue.release(task=task, actor=f.actor(w.ops_b), reason="x")
+    assert refused.value.code == "not_found" and refused.value.status == 404
+    assert live_claims(task) == ["S01"]
+    claim = queue.release(task=task, actor=f.actor(w.ops), reason="stuck")
+    assert claim is not None and claim.release_reason == "stuck" and claim.released_at == NOW
+    assert live_claims(task) == []
+    assert (
+        AuditEvent.objects.filter(action="workbench.release", object_id=str(task.pk)).count() == 1
+    )
+    assert queue.release(task=task, actor=f.actor(w.agent1)) is None  # nothing held: no-op
+
+
+@pytest.mark.django_db
+def test_reassign_moves_the_task_and_frees_its_claim(w: SimpleNamespace) -> None:
+    task = f.open_task(branch=w.a01, assignee=w.agent1)
+    Task.objects.filter(pk=task.pk).update(status="in_progress")
+    f.claim(task, w.agent1)
+    with pytest.raises(WorkbenchRefused) as refused:
+        queue.reassign(task=task, to_staff=w.agent2.staff, actor=f.actor(w.agent1))
+    assert refused.value.code == "forbidden"
+    with pytest.raises(WorkbenchRefused) as refused:
+        queue.reassign(task=task, to_staff=w.agent2.staff, actor=f.actor(w.ops_b))
+    assert refused.value.code == "not_found"
+    with pytest.raises(WorkbenchRefused) as refused:  # CON-6: a B01 agent for an A01 task
+        queue.reassign(task=task, to_staff=w.agent_b.staff, actor=f.actor(w.ops))
+    assert refused.value.code == "wrong_level"
+    assert live_claims(task) == ["S01"]
+    moved = queue.reassign(task=task, to_staff=w.agent2.staff, actor=f.actor(w.ops))
+    assert moved.assignee_id == "S02" and moved.status == "in_progress"
+    assert live_claims(task) == []
+    assert Claim.objects.get(task=task).release_reason == "reassigned"
+    audit = AuditEvent.objects.get(action="workbench.reassign", object_id=str(task.pk))
+    assert audit.before["assignee"] == "S01" and audit.after["assignee"] == "S02"
+    assert nxt(w.agent2) == moved and nxt(w.agent1) is None
+
+
+# --- scale ----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans only")
+@pytest.mark.django_db
+def test_an_agents_own_tasks_are_read_through_the_assignee_index(w: SimpleNamespace) -> None:
+    """300 agents, 30,000 open tasks: the own-task query is index-driven, not a table scan."""
+    from huifang.org.tests.factories import StaffFactory
+
+    staff = [StaffFactory(staff_id=f"X{i:03d}", unit=w.a01) for i in range(300)]
+    Task.objects.bulk_create(
+        [
+            Task(client_id=f"C{i:07d}", branch_id="A01", level="branch", kind="compliance",
+                 status="assigned", assignee=staff[i % 300], due_date=dt.date(2026, 10, 20),
+                 created_on=f.DAY, quarter="2026-Q4")
+            for i in range(30_000)
+        ],
+        batch_size=5000,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE callbacks_task")
+    qs = queue.own_candidates(staff[7], NOW).values_list("id", flat=True)[: queue.CANDIDATES]
+    plan = qs.explain()
+    assert "Seq Scan on callbacks_task" not in plan, plan
+    assert "Index" in plan and "callbacks_task" in plan, plan
+    assert len(list(qs)) == queue.CANDIDATES
