@@ -21,6 +21,7 @@ from huifang.api.auth import TokenAuth
 from huifang.api.models import ApiToken
 from huifang.api.schemas import AccountEventIn, ErrorOut, EventOut, MarginEventIn
 from huifang.api.services import may_post_events
+from huifang.api.workbench import router as workbench_router
 from huifang.audit.context import audit_context, current
 from huifang.audit.services import audit_record
 from huifang.calendars.service import CalendarYearMissing
@@ -40,7 +41,7 @@ v1 = Router(tags=["events"])
 
 Answer = tuple[int, dict[str, Any]]
 RESPONSES: dict[int | tuple[int, ...], Any] = {
-    200: EventOut, 201: EventOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: dict[str, Any],
+    200: EventOut, 201: EventOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: dict[str, Any],
     503: ErrorOut,
 }  # fmt: skip
 
@@ -65,6 +66,7 @@ def account_event_post(request: HttpRequest, payload: AccountEventIn) -> Status[
 
 
 api.add_router("/v1", v1)
+api.add_router("/v1/workbench", workbench_router)  # the call-center API (issue 7 item 9)
 
 
 def _post(

@@ -25,6 +25,9 @@ PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 # Roles whose holders may post intraday events: branch operations (MRG-3/MRG-4/SPC-2
 # are branch (ops) callbacks) and the head-office client-service centre (company level).
 EVENT_POSTING_ROLES = frozenset({Role.BRANCH_OPS, Role.HQ_SERVICE})
+# Roles whose holders may work callbacks through the workbench API (issue 7 item 9): the
+# call center's system account acts as one agent, who must be linked to a staff member.
+WORKBENCH_ROLES = frozenset({Role.AGENT})
 
 
 def digest(token: str) -> str:
@@ -35,16 +38,27 @@ def may_post_events(user: User) -> bool:
     return user.is_active and user.has_role(*EVENT_POSTING_ROLES)
 
 
+def may_use_workbench(user: User) -> bool:
+    """An active agent linked to a staff member (the workbench acts as that staff member)."""
+    return user.is_active and user.staff_id is not None and user.has_role(*WORKBENCH_ROLES)
+
+
+def may_hold_token(user: User) -> bool:
+    return may_post_events(user) or may_use_workbench(user)
+
+
 @transaction.atomic
 def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token for ``user`` (who must hold an event-posting role); returns it and the token."""
+    """A new token for ``user`` (an event-posting role, or an agent linked to staff); returns
+    it and the token."""
     name = name.strip()
     if not name or len(name) > 64:
         raise ValidationError("the token name must have 1 to 64 characters")
-    if not may_post_events(user):
+    if not may_hold_token(user):
         roles = ", ".join(sorted(EVENT_POSTING_ROLES))
         raise ValidationError(
             f"user {user.username} is inactive or holds none of the roles {roles}"
+            f" (nor {', '.join(sorted(WORKBENCH_ROLES))} with a linked staff member)"
         )
     if ApiToken.objects.active().filter(user=user, name=name).exists():
         raise ValidationError(f"user {user.username} already has an active token named {name!r}")

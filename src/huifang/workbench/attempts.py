@@ -89,6 +89,8 @@ def log_attempt(
     outcome, a time in the future, a retry time not after now or on a connected try).
     The suspected banned phrases of the note (EXE-7) go to the audit row and to
     ``attempt.banned_phrases`` (not stored on the attempt: it is append-only).
+    A ``call_id`` already logged for the task returns that attempt (``created`` False),
+    checked under the task's lock; a unique index backs it.
     """
     staff = _staff_for(task, actor)
     if actor.channel != "questionnaire":
@@ -104,6 +106,12 @@ def log_attempt(
     banned = _banned(note)
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
+        if call_id:  # the call center may post a call twice: the first one stands (idempotent)
+            known = Attempt.objects.filter(task=locked, call_id=call_id).first()
+            if known is not None:
+                known.banned_phrases = _banned(known.note)  # type: ignore[attr-defined]
+                known.created = False  # type: ignore[attr-defined]
+                return known
         if actor.channel != "questionnaire" and not holds(staff, locked):
             raise WorkbenchRefused("not_holder", _("您未领取该任务,不能登记回访尝试 (EXE-3)"))
         attempt = Attempt.objects.create(
@@ -140,6 +148,7 @@ def log_attempt(
         )  # fmt: skip
     task.refresh_from_db()
     attempt.banned_phrases = banned  # type: ignore[attr-defined]
+    attempt.created = True  # type: ignore[attr-defined]
     return attempt
 
 

@@ -123,6 +123,13 @@ class Attempt(models.Model):
         verbose_name = _("回访尝试")
         verbose_name_plural = _("回访尝试")
         indexes = [models.Index(fields=["task", "at"])]
+        constraints = [  # one attempt per call-center call (the API is idempotent on it)
+            models.UniqueConstraint(
+                fields=["task", "call_id"],
+                condition=~models.Q(call_id=""),
+                name="uniq_attempt_call",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.task_id} {self.at:%Y-%m-%d %H:%M} {self.outcome}"

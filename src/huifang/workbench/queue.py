@@ -223,6 +223,42 @@ def next_task(*, actor: Actor) -> Task | None:
     return None
 
 
+def take(*, task: Task, actor: Actor) -> Task:
+    """Hold one task of the agent's own list now (the client called back, a booked time).
+
+    The same gates as ``next_task`` (agent with staff, CON-5 hours, cooling-off,
+    retry time, nobody else holding it) and the task must be assigned to him; he may
+    hold one task at a time (``wrong_state`` while another is held).
+    """
+    staff = require_worker(actor)
+    require_visible(task, actor)
+    now = clock.now()
+    require_call_hours(now)
+    if holds(staff, task):
+        return task
+    if Claim.objects.filter(
+        staff=staff, released_at__isnull=True, task__status__in=OPEN_STATUSES
+    ).exists():
+        raise WorkbenchRefused("wrong_state", _("您正在办理另一个任务,请先完成或释放该任务"))
+    if task.assignee_id != staff.pk or task.status not in WORKING:
+        raise WorkbenchRefused("not_holder", _("只能领取分配给您本人的未完成任务"))
+    with transaction.atomic():
+        for stale in Claim.objects.filter(staff=staff, released_at__isnull=True):  # closed tasks
+            release_live(stale.task_id, "closed", now)
+        locked = _lock(task.pk, own_candidates(staff, now))
+        if locked is None:
+            if task.opens_at is not None and task.opens_at > now:
+                raise WorkbenchRefused("cooling_off", _("冷静期未满,暂不能回访 (PROD-*)"))
+            if task.retry_after is not None and task.retry_after > now:
+                raise WorkbenchRefused("wrong_state", _("约定的再次回访时间未到"))
+            raise WorkbenchRefused("taken", _("该任务正由他人办理"))
+        claim = _claim(locked, staff, now)
+        if claim is None:
+            raise WorkbenchRefused("taken", _("该任务正由他人办理"))
+        _audit_claim(locked, staff, claim, source="take")
+    return locked
+
+
 class _Taken(Exception):
     """The claim index refused: roll the assignment back and try the next candidate."""
 

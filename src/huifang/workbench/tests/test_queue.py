@@ -353,3 +353,27 @@ def test_an_agents_own_tasks_are_read_through_the_assignee_index(w: SimpleNamesp
     assert "Seq Scan on callbacks_task" not in plan, plan
     assert "Index" in plan and "callbacks_task" in plan, plan
     assert len(list(qs)) == queue.CANDIDATES
+
+
+@pytest.mark.django_db
+def test_take_holds_a_chosen_task_of_his_own_list_under_the_same_gates(w: SimpleNamespace) -> None:
+    """An agent may take a specific task of his own (a booked time), never someone else's."""
+    urgent = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 15))
+    chosen = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 30))
+    theirs = f.open_task(branch=w.a01, assignee=w.agent2)
+    cooling = f.open_task(branch=w.a01, assignee=w.agent1, opens_at=NOW + dt.timedelta(hours=2))
+
+    def refused(task: Task, user: object) -> str:
+        with pytest.raises(WorkbenchRefused) as error:
+            queue.take(task=task, actor=f.actor(user))  # type: ignore[arg-type]
+        return error.value.code
+
+    assert refused(theirs, w.agent1) == "not_holder"
+    assert refused(cooling, w.agent1) == "cooling_off"
+    assert queue.take(task=chosen, actor=f.actor(w.agent1)) == chosen
+    assert live_claims(chosen) == ["S01"] and live_claims(urgent) == []
+    assert refused(urgent, w.agent1) == "wrong_state"  # one task at a time
+    queue.reassign(task=chosen, to_staff=w.agent2.staff, actor=f.actor(w.ops))
+    assert queue.take(task=chosen, actor=f.actor(w.agent2)) == chosen
+    with clock.frozen(NOW.replace(hour=21)):
+        assert refused(urgent, w.agent1) == "call_hours"

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import wave
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -85,7 +86,8 @@ class Command(BaseCommand):
         agent = self.actor("agent")
         branch = agent.need_staff().unit_id
         handed = self.hand_over(branch, count + 8)
-        self.stdout.write(f"{handed} tasks of {branch} handed to the demo agent")
+        if handed:
+            self.stdout.write(f"{handed} tasks of {branch} handed to the demo agent")
         done: dict[str, int] = {}
         for n in range(count + 8):
             outcome = self.work_one(n)
@@ -128,9 +130,8 @@ class Command(BaseCommand):
             try:
                 with self.at(self.days[0]):
                     self.as_user(
-                        "ops",
-                        lambda t=task: queue.reassign(task=t, to_staff=agent_staff, actor=ops),
-                    )  # type: ignore[misc]
+                        "ops", partial(queue.reassign, task=task, to_staff=agent_staff, actor=ops)
+                    )
                 handed += 1
             except WorkbenchRefused:
                 continue
@@ -147,11 +148,10 @@ class Command(BaseCommand):
             for i, try_day in enumerate(self.days):
                 with self.at(try_day):
                     if i:
-                        self.as_user("agent", lambda: queue.next_task(actor=agent))
-                    self.as_user("agent", lambda t=task: attempts.log_attempt(
-                        task=t, actor=agent, method=Method.PHONE, outcome=Outcome.NO_ANSWER))  # type: ignore[misc]  # fmt: skip
+                        self.as_user("agent", partial(queue.take, task=task, actor=agent))
+                    self.as_user("agent", partial(attempts.log_attempt, task=task, actor=agent,
+                                                  method=Method.PHONE, outcome=Outcome.NO_ANSWER))  # fmt: skip
             with self.at(self.days[-1]):
-                self.as_user("agent", lambda: queue.next_task(actor=agent))
                 self.as_user("agent", lambda: attempts.request_unreachable(task=task, actor=agent))
             return "unreachable_requested"
         if n == 7:  # a wrong number: the branch corrects the client's data
@@ -162,8 +162,8 @@ class Command(BaseCommand):
             return "wrong_number"
         if n == 11:  # the client answers an e-questionnaire instead (EXE-6)
             with self.at(day):
-                self.as_user("agent", lambda: self.questionnaire(task, agent))
-            return "questionnaire_answered"
+                sent = self.as_user("agent", lambda: self.questionnaire(task, agent))
+            return "questionnaire_sent" if sent else "questionnaire_skipped"
         with self.at(day):
             if n % 4 == 1:
                 self.as_user("agent", lambda: attempts.log_attempt(
@@ -198,13 +198,16 @@ class Command(BaseCommand):
         )  # fmt: skip
         records.sign_agent(record=record, actor=agent)
 
-    def questionnaire(self, task: Task, agent: Actor) -> None:
+    def questionnaire(self, task: Task, agent: Actor) -> bool:
+        """Send the client an e-questionnaire link (EXE-6); the message lands in the outbox."""
         try:
             link = equestionnaire.send_link(task=task, actor=agent, channel="sms")
         except WorkbenchRefused as refused:
             self.stderr.write(f"e-questionnaire skipped: {refused}")
-            return
+            queue.release(task=task, actor=agent, reason="no_address")
+            return False
         self.stdout.write(f"e-questionnaire link sent for task {task.pk} ({link.address_masked})")
+        return True
 
     def reviews(self) -> int:
         """The reviewer passes most of his queue and returns one with findings (REV-1)."""
@@ -215,15 +218,14 @@ class Command(BaseCommand):
             for n, item in enumerate(pending):
                 try:
                     if item.reason == "unreachable":
-                        self.as_user("reviewer", lambda i=item: review.decide_unreachable(
-                            review=i, actor=reviewer, approve=True, note="三日均未接通,同意结案。"))  # type: ignore[misc]  # fmt: skip
+                        self.as_user("reviewer", partial(review.decide_unreachable, review=item,
+                            actor=reviewer, approve=True, note="三日均未接通,同意结案。"))  # fmt: skip
                     elif n % 5 == 2:
-                        self.as_user("reviewer", lambda i=item: review.decide(
-                            review=i, actor=reviewer, outcome="findings",
-                            findings="录音中未完整提示市场风险,请补充说明。"))  # type: ignore[misc]  # fmt: skip
+                        self.as_user("reviewer", partial(review.decide, review=item, actor=reviewer,
+                            outcome="findings", findings="录音中未完整提示市场风险,请补充说明。"))  # fmt: skip
                     else:
-                        self.as_user("reviewer", lambda i=item: review.decide(
-                            review=i, actor=reviewer, outcome="passed"))  # type: ignore[misc]  # fmt: skip
+                        self.as_user("reviewer", partial(review.decide, review=item, actor=reviewer,
+                                                         outcome="passed"))  # fmt: skip
                     decided += 1
                 except WorkbenchRefused as refused:
                     self.stderr.write(f"review {item.pk} skipped: {refused.code}")
