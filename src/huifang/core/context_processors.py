@@ -28,6 +28,7 @@ from huifang.accounts.choices import Role
 from huifang.accounts.permissions import user_has_role
 from huifang.callbacks.access import LIST_VIEWERS, PLAN_VIEWERS, TASK_VIEWERS
 from huifang.core import clock
+from huifang.workbench import access as workbench_access
 
 # Who reads client data; the admin manages users and calendars and sees no client data.
 CLIENT_READERS = tuple(role for role in Role if role != Role.ADMIN)
@@ -59,6 +60,22 @@ NAV = (
     NavItem("callbacks:tasks", _("回访任务"), TASK_VIEWERS, "callbacks:tasks"),
     NavItem("callbacks:plans", _("回访计划"), PLAN_VIEWERS, "callbacks:plans"),
     NavItem("callbacks:verification", _("核实名单"), LIST_VIEWERS, "callbacks:verification"),
+    # the workbench (SPEC §5, §6): agents, leaders' sign-off, review, data corrections
+    NavItem("workbench:home", _("工作台"), workbench_access.WORKERS, "workbench:home"),
+    NavItem(
+        "workbench:sign_list",
+        _("负责人签字"),
+        (
+            workbench_access.LEADER_FOR_COMPLIANCE,
+            workbench_access.LEADER_FOR_SERVICE,
+            workbench_access.LEADER_FOR_COMPANY,
+        ),
+        "workbench:sign_list",
+    ),
+    NavItem("workbench:reviews", _("复核"), workbench_access.REVIEWERS, "workbench:reviews"),
+    NavItem(
+        "workbench:corrections", _("资料更正"), workbench_access.CORRECTORS, "workbench:corrections"
+    ),
 )
 ADMIN_SITE_ITEM = NavItem("admin:index", _("系统管理"), None, "admin:")
 

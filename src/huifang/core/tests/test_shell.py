@@ -22,13 +22,29 @@ from huifang.core.context_processors import calendar_banner
 from huifang.core.testing import browser
 
 ALL_ENTRIES = {"首页", "客户查询", "数据导入", "工作日历", "制度规则", "理财服务人员", "系统管理",
-               "回访任务", "回访计划", "核实名单"}  # fmt: skip
+               "回访任务", "回访计划", "核实名单", "工作台", "负责人签字", "复核", "资料更正"}  # fmt: skip
 NAV_BY_ROLE = {
-    Role.AGENT: {"首页", "客户查询", "回访任务"},
-    Role.REVIEWER: {"首页", "客户查询", "回访任务"},
-    Role.BRANCH_OPS: {"首页", "客户查询", "回访任务", "回访计划", "核实名单"},
-    Role.BRANCH_MARKETING: {"首页", "客户查询", "回访任务", "回访计划"},
-    Role.BRANCH_MANAGER: {"首页", "客户查询", "理财服务人员", "回访任务", "回访计划", "核实名单"},
+    Role.AGENT: {"首页", "客户查询", "回访任务", "工作台"},
+    Role.REVIEWER: {"首页", "客户查询", "回访任务", "复核"},
+    Role.BRANCH_OPS: {
+        "首页",
+        "客户查询",
+        "回访任务",
+        "回访计划",
+        "核实名单",
+        "负责人签字",
+        "资料更正",
+    },
+    Role.BRANCH_MARKETING: {"首页", "客户查询", "回访任务", "回访计划", "负责人签字"},
+    Role.BRANCH_MANAGER: {
+        "首页",
+        "客户查询",
+        "理财服务人员",
+        "回访任务",
+        "回访计划",
+        "核实名单",
+        "资料更正",
+    },  # fmt: skip
     Role.ADVISER: {"首页", "客户查询"},
     Role.REGIONAL: {"首页", "客户查询", "回访任务", "回访计划", "核实名单"},
     Role.HQ_SERVICE: {
@@ -40,6 +56,8 @@ NAV_BY_ROLE = {
         "回访任务",
         "回访计划",
         "核实名单",
+        "负责人签字",
+        "复核",
     },
     Role.DEPARTMENT: {"首页", "客户查询"},
     Role.COMPLIANCE: {
