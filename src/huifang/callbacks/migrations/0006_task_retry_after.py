@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('callbacks', '0005_purpose_rule_date_index'),
+        ("callbacks", "0005_purpose_rule_date_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='retry_after',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='再次回访时间'),
+            model_name="task",
+            name="retry_after",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="再次回访时间"),
         ),
     ]
