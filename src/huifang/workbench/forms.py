@@ -234,8 +234,8 @@ class ItemField:
 
     @property
     def label(self) -> str:
-        """The stored value in words (相符/不符, 是/否, or the value itself)."""
-        words = {"matches": _("相符"), "differs": _("不符"), "yes": _("是"), "no": _("否")}
+        """The stored value in the words of the form (一致/不一致, 是/否, or the value itself)."""
+        words = {"matches": _("一致"), "differs": _("不一致"), "yes": _("是"), "no": _("否")}
         if isinstance(self.value, bool):
             return str(words["yes"] if self.value else words["no"])
         if self.kind == "text":

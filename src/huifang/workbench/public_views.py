@@ -44,7 +44,9 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = cached(request, *args, **kwargs)
         response["Pragma"] = "no-cache"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = (
+            "same-origin"  # no-referrer makes Chromium post Origin: null (CSRF)
+        )
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 

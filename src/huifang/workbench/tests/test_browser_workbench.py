@@ -369,8 +369,11 @@ def test_a_client_answers_the_e_questionnaire_on_a_phone_once(
         seen["width"] = page.evaluate("document.documentElement.scrollWidth")
         _answer_all(page)
         _shot(page, "09-equestionnaire-phone")
-        page.get_by_role("button", name="提交问卷").click()
-        page.wait_for_selector("text=提交成功")
+        with page.expect_response(lambda r: r.request.method == "POST") as first:
+            page.get_by_role("button", name="提交问卷").click()
+        page.wait_for_load_state()
+        seen["first_status"] = first.value.status
+        seen["origin"] = first.value.request.headers.get("origin")
         seen["thanks"] = _text(page)
         _shot(page, "10-equestionnaire-submitted")
 
@@ -391,6 +394,8 @@ def test_a_client_answers_the_e_questionnaire_on_a_phone_once(
     assert "王小明" not in seen["form"] and "13912345678" not in seen["form"]
     assert "本链接仅可提交一次" in seen["form"] and "提交问卷" in seen["form"]
     assert seen["width"] <= PHONE["width"]  # no sideways scrolling on the phone
+    # the browser's own POST must pass the CSRF origin check (no "Origin: null")
+    assert (seen["first_status"], seen["origin"]) == (200, live_server.url), seen["thanks"][:300]
     assert "提交成功" in seen["thanks"] and "您的答卷已提交" in seen["thanks"]
     assert seen["second_status"] == 410 and "该链接已使用" in seen["second"]
     assert seen["again_status"] == 410 and "该链接已使用" in seen["again"]
