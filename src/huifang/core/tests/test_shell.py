@@ -218,6 +218,7 @@ def test_english_can_be_chosen(world: SimpleNamespace) -> None:
         "Home": reverse("home"),
         "Client search": reverse("clients:search"),
         "Callback tasks": reverse("callbacks:tasks"),
+        "Workbench": reverse("workbench:home"),
     }
     assert "My tasks" in html and "Due today" in html and "Callback agent" in html
     assert banner_of(html) == (
