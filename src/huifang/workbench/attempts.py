@@ -29,11 +29,12 @@ from huifang.workbench.choices import (
     CorrectionStatus,
     Method,
     Outcome,
+    RecordStatus,
     ReviewReason,
     ReviewStatus,
 )
 from huifang.workbench.errors import WorkbenchRefused
-from huifang.workbench.models import Attempt, DataCorrection, Review
+from huifang.workbench.models import Attempt, DataCorrection, Record, Review
 from huifang.workbench.queue import (
     holds,
     in_call_hours,
@@ -170,6 +171,8 @@ def _check(
         )
     if task.status not in OPEN_STATUSES:
         raise WorkbenchRefused("wrong_state", _("任务已结束,不能再登记回访尝试"))
+    if Record.objects.filter(task=task).exclude(status=RecordStatus.DRAFT).exists():
+        raise WorkbenchRefused("signed", _("回访记录已签字,不能再登记回访尝试 (EXE-5)"))
     if actor.channel != "questionnaire" and not holds(staff, task):
         raise WorkbenchRefused("not_holder", _("您未领取该任务,不能登记回访尝试 (EXE-3)"))
     if moment > now:

@@ -34,6 +34,7 @@ from huifang.org.models import Staff
 from huifang.policy.selectors import version_in_force
 from huifang.workbench import access, params
 from huifang.workbench.actors import Actor
+from huifang.workbench.choices import RecordStatus
 from huifang.workbench.errors import WorkbenchRefused
 from huifang.workbench.models import Claim
 
@@ -116,6 +117,12 @@ def _eligible(now: dt.datetime) -> Any:
     )
 
 
+def _signed_records() -> QuerySet[Any]:
+    from huifang.workbench.models import Record
+
+    return Record.objects.filter(task=OuterRef("pk")).exclude(status=RecordStatus.DRAFT)
+
+
 def _urgent_first(qs: QuerySet[Task]) -> QuerySet[Task]:
     """Overdue first (``overdue_since`` set), then due date, then id."""
     late = ExpressionWrapper(Q(overdue_since__isnull=True), output_field=BooleanField())
@@ -125,7 +132,9 @@ def _urgent_first(qs: QuerySet[Task]) -> QuerySet[Task]:
 def own_candidates(staff: Staff, now: dt.datetime) -> QuerySet[Task]:
     """His assigned or in-progress tasks he may try now, most urgent first (index assignee, status)."""
     return _urgent_first(
-        Task.objects.filter(assignee=staff, status__in=WORKING).filter(_eligible(now))
+        Task.objects.filter(assignee=staff, status__in=WORKING)
+        .filter(_eligible(now))
+        .exclude(Exists(_signed_records()))  # signed by him: waiting for the leader (EXE-5)
     )
 
 

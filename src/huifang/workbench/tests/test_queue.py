@@ -377,3 +377,25 @@ def test_take_holds_a_chosen_task_of_his_own_list_under_the_same_gates(w: Simple
     assert queue.take(task=chosen, actor=f.actor(w.agent2)) == chosen
     with clock.frozen(NOW.replace(hour=21)):
         assert refused(urgent, w.agent1) == "call_hours"
+
+
+@pytest.mark.django_db
+def test_a_task_he_signed_does_not_come_back_while_it_waits_for_the_leader(
+    w: SimpleNamespace,
+) -> None:
+    """EXE-5: after the agent's signature the task stays in progress for the leader, but it is
+    no longer his to call: the queue moves on and a further try is refused (``signed``)."""
+    from huifang.workbench import attempts
+    from huifang.workbench.models import Record
+
+    signed = f.connected_task(w.agent1, record=True, due=dt.date(2026, 10, 15))
+    Record.objects.filter(task=signed).update(status="agent_signed")
+    queue.release(task=signed, actor=f.actor(w.agent1))
+    later = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 30))
+    assert nxt(w.agent1) == later
+    f.claim(signed, w.agent1.staff)  # even holding it, he may not call again
+    with pytest.raises(WorkbenchRefused) as error:
+        attempts.log_attempt(
+            task=signed, actor=f.actor(w.agent1), method="phone", outcome="connected"
+        )
+    assert error.value.code == "signed"
