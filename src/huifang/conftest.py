@@ -5,6 +5,9 @@
   DELETE/TRUNCATE by trigger, so the flush runs in the documented maintenance
   mode (``huifang.audit.triggers.maintenance``) — the only way the suite resets them.
 - The calendar cache is cleared around each test (tables may be loaded in a test).
+- Tests marked ``postgres`` (SKIP LOCKED races, PostgreSQL query plans) belong to the
+  PostgreSQL run only: on SQLite they are deselected, not skipped, and the PostgreSQL
+  run (required in CI) runs them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,17 @@ from collections.abc import Iterator
 import pytest
 
 from huifang.audit.context import audit_context
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import os
+
+    if os.environ.get("HUIFANG_TEST_DATABASE") == "postgres":
+        return
+    postgres_only = [item for item in items if item.get_closest_marker("postgres")]
+    if postgres_only:
+        config.hook.pytest_deselected(items=postgres_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
 
 
 @pytest.fixture(autouse=True)

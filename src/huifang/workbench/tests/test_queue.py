@@ -238,9 +238,7 @@ def test_the_database_refuses_a_second_live_claim(w: SimpleNamespace) -> None:
     assert live_claims(task) == ["S02"]
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SQLite serialises writers (IMMEDIATE)"
-)
+@pytest.mark.postgres  # SKIP LOCKED races; SQLite serialises writers (IMMEDIATE)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_agents_never_claim_the_same_task() -> None:
     """PostgreSQL: 8 agents in 8 threads (own connections) race for 5 pool tasks."""
@@ -330,7 +328,7 @@ def test_reassign_moves_the_task_and_frees_its_claim(w: SimpleNamespace) -> None
 # --- scale ----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans only")
+@pytest.mark.postgres  # PostgreSQL query plans
 @pytest.mark.django_db
 def test_an_agents_own_tasks_are_read_through_the_assignee_index(w: SimpleNamespace) -> None:
     """300 agents, 30,000 open tasks: the own-task query is index-driven, not a table scan."""
