@@ -32,12 +32,24 @@ CHAINED_FIELDS = (
 
 
 def plain(value: Any) -> Any:
-    """A JSON-native form: what is hashed is exactly what the database returns."""
-    return (
-        json.loads(json.dumps(value, default=_default, ensure_ascii=False))
-        if value is not None
-        else None
-    )
+    """A JSON-native form: what is hashed is exactly what the database returns.
+
+    NUL characters become U+FFFD: PostgreSQL's jsonb cannot hold ``\u0000`` (a client may
+    send one in any text; found by schemathesis), and SQLite must store the same row.
+    """
+    if value is None:
+        return None
+    return _no_nul(json.loads(json.dumps(value, default=_default, ensure_ascii=False)))
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    return value
 
 
 def _default(value: Any) -> Any:
