@@ -45,6 +45,7 @@ from huifang.clients.models import Client
 from huifang.core import pii
 from huifang.core.scope import get_visible_or_404
 from huifang.policy.selectors import NoPolicyInForce
+from huifang.workbench import attempts, evidence, questionnaires, queue, records
 from huifang.workbench.actors import Actor, actor_of
 from huifang.workbench.choices import EvidenceKind
 from huifang.workbench.errors import WorkbenchRefused
@@ -80,8 +81,6 @@ def workbench_next(request: HttpRequest) -> Status[Any]:
     """
 
     def work(actor: Actor) -> Answer:
-        from huifang.workbench import queue
-
         task = queue.next_task(actor=actor)
         if task is None:
             return 204, None
@@ -108,8 +107,6 @@ def workbench_attempt(
     for this task — the first attempt, nothing written. 409 ``not_holder``, ``call_hours`` …"""
 
     def work(actor: Actor) -> Answer:
-        from huifang.workbench import attempts
-
         task = _task(actor, task_id)
         # the service returns the first attempt of a known call id, under the task's lock
         attempt = attempts.log_attempt(
@@ -148,8 +145,6 @@ def workbench_recording(request: HttpRequest, task_id: int = TaskId) -> Status[A
     ``too_large``) or JSON ``{"call_id"}``; anything else is a 422."""
 
     def work(actor: Actor) -> Answer:
-        from huifang.workbench import evidence
-
         task = _task(actor, task_id)
         upload, call_id = _recording_input(request)
         if upload is not None:
@@ -175,8 +170,6 @@ def workbench_answers(
     of another record 400 ``bad_answer``."""
 
     def work(actor: Actor) -> Answer:
-        from huifang.workbench import records
-
         record = _record(_task(actor, task_id))
         sections = _section_answers(payload)
         findings = [f.model_dump(exclude_none=True, mode="json") for f in payload.findings]
@@ -197,8 +190,6 @@ def workbench_sign(request: HttpRequest, task_id: int = TaskId) -> Status[Any]:
     (EXE-2), ``incomplete`` (EXE-4), ``signed``."""
 
     def work(actor: Actor) -> Answer:
-        from huifang.workbench import records
-
         record = _record(_task(actor, task_id))
         return 200, _record_out(records.sign_agent(record=record, actor=actor))
 
@@ -212,8 +203,6 @@ def workbench_release(request: HttpRequest, task_id: int = TaskId) -> Status[Any
     when another agent holds it."""
 
     def work(actor: Actor) -> Answer:
-        from huifang.workbench import queue
-
         task = _task(actor, task_id)
         claim = queue.release(task=task, actor=actor, reason="api")
         task.refresh_from_db()
@@ -360,15 +349,10 @@ def _task_out(task: Task, actor: Actor) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def mask_name(name: str) -> str:
-    """The client's name with only its first character (a surname) kept (CLI-4)."""
-    return name[:1] + pii.MASK * max(len(name) - 1, 1) if name else ""
-
-
 def _client_out(client: Client) -> dict[str, Any]:
     found = ClientClass.objects.filter(client=client, scheme=PRIMARY_CLASS_SCHEME).first()
     return {
-        "client_id": client.pk, "name": mask_name(client.name), "mobile": client.mobile_masked,
+        "client_id": client.pk, "name": pii.mask_name(client.name), "mobile": client.mobile_masked,
         "client_type": client.client_type, "class_code": found.class_code if found else "",
     }  # fmt: skip
 
@@ -380,8 +364,6 @@ def _sections(task: Task, record: Record | None) -> list[dict[str, Any]]:
             _section_out(s.pk, s.purpose_id, s.questionnaire, s.answers)
             for s in record.sections.select_related("questionnaire").order_by("position", "id")
         ]
-    from huifang.workbench import questionnaires
-
     purposes = task.purposes.order_by("rule_code", "id")  # as records.open_record orders them
     shown = [_section_out(None, p.pk, questionnaires.for_purpose(p), {}) for p in purposes]
     general = questionnaires.general_code(task)

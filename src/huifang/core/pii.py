@@ -183,6 +183,13 @@ def mask_text(value: str | None) -> str:
     return value[:2] + MASK * max(len(value) - 2, 2)
 
 
+def mask_name(value: str | None) -> str:
+    """A client's name shown to those who must not see it: the first character (a surname), then
+    ``**`` whatever the length, so the length tells nothing either."""
+    value = (value or "").strip()
+    return f"{value[0]}{MASK * 2}" if value else MASK * 2
+
+
 # Full ID card numbers (17 digits + check) and mainland mobiles anywhere in text.
 PII_PATTERNS = (
     re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),

@@ -22,7 +22,7 @@ from huifang.callbacks.choices import OPEN_STATUSES, TaskStatus
 from huifang.callbacks.models import Task
 from huifang.core import clock
 from huifang.org.models import Staff
-from huifang.workbench import access, params
+from huifang.workbench import access, params, phrases, records
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import (
     FAILED_OUTCOMES,
@@ -73,8 +73,6 @@ def _staff_for(task: Task, actor: Actor) -> Staff:
 def _banned(note: str) -> list[str]:
     if not note.strip():
         return []
-    from huifang.workbench import phrases  # another helper's module (EXE-7)
-
     return list(phrases.find_banned(note))
 
 
@@ -138,8 +136,6 @@ def log_attempt(
             correction = _open_correction(locked, attempt, actor, now)
             after["data_correction"] = correction.pk if correction else None
         if outcome == Outcome.CONNECTED:
-            from huifang.workbench import records  # another helper's module (EXE-5)
-
             locked.refresh_from_db()
             record = records.open_record(task=locked, actor=actor, method=method)
             after["record"] = getattr(record, "pk", None)

@@ -43,7 +43,7 @@ from huifang.callbacks.models import Task
 from huifang.clients.models import PII_FIELDS, Client
 from huifang.core import clock, pii
 from huifang.core.background import dispatch
-from huifang.workbench import messaging, params
+from huifang.workbench import attempts, evidence, messaging, params, questionnaires, records
 from huifang.workbench.actors import Actor, actor_of
 from huifang.workbench.choices import (
     EvidenceKind,
@@ -91,12 +91,6 @@ def _address(client: Client, channel: str) -> str | None:
     )
     value = values.get(_ADDRESS_FIELD[LinkChannel(channel)])
     return value.strip() if value and value.strip() else None
-
-
-def masked_name(name: str) -> str:
-    """A client's name as the public page shows it: the first character, then ``**``."""
-    name = (name or "").strip()
-    return f"{name[0]}**" if name else "**"
 
 
 def public_url(token: str) -> str:
@@ -324,8 +318,6 @@ def form_sections(task: Task) -> list[FormSection]:
     one per purpose with its questionnaire, then the general section F1 (new-account
     rules NEW-*) or F2 unless a purpose's section already uses it (EXE-4, CON-4).
     """
-    from huifang.workbench import questionnaires
-
     sections: list[FormSection] = []
     record = _record_of(task)
     if record is not None:
@@ -350,8 +342,6 @@ def _check_answers(
     sections: list[FormSection], answers: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The answers per section key, checked (EXE-4): unknown items dropped, required ones present."""
-    from huifang.workbench import questionnaires
-
     problems: list[str] = []
     clean: dict[str, dict[str, dict[str, Any]]] = {}
     for section in sections:
@@ -434,8 +424,6 @@ def _write_record(
     ip: str,
     device: str,
 ) -> Record:
-    from huifang.workbench import evidence, records
-
     task = link.task
     record = records.open_record(task=task, actor=actor, method=Method.QUESTIONNAIRE)
     by_slot = {(s.purpose_id, s.questionnaire_id): s.pk for s in record.sections.all()}
@@ -488,8 +476,6 @@ def _write_record(
 
 
 def _log_attempt(task: Task, actor: Actor, now: dt.datetime) -> None:
-    from huifang.workbench import attempts
-
     attempts.log_attempt(
         task=task,
         actor=actor,

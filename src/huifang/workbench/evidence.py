@@ -34,6 +34,7 @@ from huifang.workbench.actors import Actor
 from huifang.workbench.choices import EvidenceKind, Method, Outcome, RecordStatus
 from huifang.workbench.errors import WorkbenchRefused
 from huifang.workbench.models import Attempt, Evidence, Record
+from huifang.workbench.queue import works_on
 
 EVIDENCE = "workbench.Evidence"
 PURGE_ACTION = "workbench.evidence_purge"
@@ -144,14 +145,12 @@ def _attach_call_id(task: Task, actor: Actor, call_id: str, upload: Any) -> Evid
 
 
 def _check_actor(task: Task, actor: Actor, kind: str) -> None:
-    from huifang.workbench.records import holds
-
     if kind == EvidenceKind.QUESTIONNAIRE_ANSWERS:
         if actor.channel != "questionnaire":
             raise WorkbenchRefused(
                 "bad_file", _("电子问卷答卷只能由电子问卷系统生成（EXE-6）"), status=400
             )
-    elif actor.staff is None or not holds(task, actor.staff):
+    elif actor.staff is None or not works_on(actor.staff, task):
         raise WorkbenchRefused("not_holder", _("您未持有该回访任务"), status=403)
     status = Record.objects.filter(task_id=task.pk).values_list("status", flat=True).first()
     if status is not None and status != RecordStatus.DRAFT:
@@ -277,6 +276,16 @@ def _storage_name(detected: str) -> str:
 
 
 # ---------------------------------------------------------------- what a record needs
+
+
+def record_download(*, evidence: Evidence, task: Task) -> None:
+    """NFR-2: every download of a trace file is an export and leaves an audit row (the caller
+    has checked the task is in the user's scope)."""
+    audit_record(
+        action="workbench.evidence_download", object_type="workbench.Evidence",
+        object_id=str(evidence.pk), branch_code=task.branch_id,
+        after={"task": task.pk, "kind": evidence.kind, "sha256": evidence.sha256},
+    )  # fmt: skip
 
 
 def missing_for(record: Record) -> list[str]:

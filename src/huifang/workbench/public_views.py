@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from huifang.accounts.lockout import client_ip
+from huifang.core import pii
 from huifang.workbench import equestionnaire
 from huifang.workbench.equestionnaire import LINK_CODES, FormSection
 from huifang.workbench.errors import WorkbenchRefused
@@ -204,7 +205,7 @@ def _form(
 ) -> HttpResponse:
     client = link.task.client
     context = {
-        "client_name": equestionnaire.masked_name(client.name if client is not None else ""),
+        "client_name": pii.mask_name(client.name if client is not None else ""),
         "blocks": blocks(sections, answers),
         "errors": errors,
         "expires_at": link.expires_at,

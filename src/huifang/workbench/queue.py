@@ -36,7 +36,7 @@ from huifang.workbench import access, params
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import RecordStatus
 from huifang.workbench.errors import WorkbenchRefused
-from huifang.workbench.models import Claim
+from huifang.workbench.models import Claim, Record
 
 # How many candidates one ``next_task`` looks at per source (bounded on 1,000,000 tasks).
 CANDIDATES = 50
@@ -93,6 +93,12 @@ def holds(staff: Staff | None, task: Task | int) -> bool:
     return Claim.objects.filter(task_id=task_id, staff=staff, released_at__isnull=True).exists()
 
 
+def works_on(staff: Staff, task: Task) -> bool:
+    """``staff`` works the task: its assignee, or the holder of a live claim (after a reassignment
+    the draft is worked by whoever holds it now)."""
+    return task.assignee_id == staff.pk or holds(staff, task)
+
+
 def release_live(task: Task | int, reason: str, when: dt.datetime | None = None) -> list[int]:
     """Release every live claim of ``task`` (no audit: the caller's audit row names it)."""
     task_id = task if isinstance(task, int) else task.pk
@@ -118,8 +124,6 @@ def _eligible(now: dt.datetime) -> Any:
 
 
 def _signed_records() -> QuerySet[Any]:
-    from huifang.workbench.models import Record
-
     return Record.objects.filter(task=OuterRef("pk")).exclude(status=RecordStatus.DRAFT)
 
 

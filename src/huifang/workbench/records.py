@@ -32,7 +32,7 @@ from huifang.callbacks.services import Constraints, _relations, _staff_facts, as
 from huifang.core import clock
 from huifang.org.models import Staff, Unit
 from huifang.policy.selectors import version_in_force
-from huifang.workbench import access, params
+from huifang.workbench import access, evidence, params, phrases, questionnaires, review
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import (
     FindingCategory,
@@ -45,13 +45,13 @@ from huifang.workbench.errors import WorkbenchRefused
 from huifang.workbench.models import (
     Amendment,
     Attempt,
-    Claim,
     Evidence,
     Finding,
     Questionnaire,
     Record,
     Section,
 )
+from huifang.workbench.queue import release_live, works_on
 
 RECORD = "workbench.Record"
 CLOSED_TASK = (TaskStatus.SIGNED, TaskStatus.REVIEWED, TaskStatus.UNREACHABLE, TaskStatus.CANCELLED)
@@ -121,8 +121,6 @@ def save_answers(
     ``answers`` maps a section id to ``{item_id: {"value", "note"}}``, merged into the
     section's answers (an item given as ``None`` is cleared). Findings replace the draft's.
     """
-    from huifang.workbench import phrases, questionnaires  # helper "review"
-
     with transaction.atomic():
         record = Record.objects.select_for_update().get(pk=record.pk)
         if record.status != RecordStatus.DRAFT:
@@ -185,10 +183,7 @@ def sign_agent(*, record: Record, actor: Actor) -> Record:
         record.status, record.agent_signed_at, record.agent = RecordStatus.AGENT_SIGNED, now, staff
         record.content_sha256 = content_hash(record)
         record.save(update_fields=["status", "agent_signed_at", "agent", "content_sha256"])
-        released = list(
-            Claim.objects.filter(task=task, released_at__isnull=True).values_list("pk", flat=True)
-        )
-        Claim.objects.filter(pk__in=released).update(released_at=now, release_reason="signed")
+        released = release_live(task, "signed", now)
         _audit(
             record, "workbench.record_sign_agent", before={"status": RecordStatus.DRAFT},
             after={"status": record.status, "agent": staff.pk, "content_sha256": record.content_sha256,
@@ -199,8 +194,6 @@ def sign_agent(*, record: Record, actor: Actor) -> Record:
 
 def sign_leader(*, record: Record, actor: Actor) -> Record:
     """The leader signs (EXE-5): the task is ``signed``, retention runs (NFR-3), REV-1 draws."""
-    from huifang.workbench import review  # helper "review"
-
     with transaction.atomic():
         record = Record.objects.select_for_update().get(pk=record.pk)
         if record.status == RecordStatus.DRAFT:
@@ -359,8 +352,6 @@ def _missing_sections(record: Record) -> list[Purpose]:
 
 def _sync_sections(record: Record) -> None:
     """One section per purpose (CON-4), then the general F1/F2 section unless one covers it."""
-    from huifang.workbench import questionnaires  # helper "review"
-
     sections = list(record.sections.select_related("questionnaire"))
     position = max((s.position for s in sections), default=-1)
     for purpose in _missing_sections(record):
@@ -443,22 +434,15 @@ def _agent_for_new_record(task: Task, actor: Actor) -> Staff:
             raise WorkbenchRefused("not_holder", _("任务尚未分配回访人员"), status=403)
         return staff
     staff = actor.need_staff()
-    if not holds(task, staff):
+    if not works_on(staff, task):
         raise WorkbenchRefused("not_holder", _("您未持有该回访任务"), status=403)
     return staff
-
-
-def holds(task: Task, staff: Staff) -> bool:
-    """The staff member holds the task: its assignee, or a live claim of it."""
-    if task.assignee_id == staff.pk:
-        return True
-    return Claim.objects.filter(task_id=task.pk, staff=staff, released_at__isnull=True).exists()
 
 
 def _check_agent(record: Record, actor: Actor) -> Staff:
     """The draft is worked by whoever holds its task now (after a reassignment: the new agent)."""
     staff = actor.staff
-    if staff is None or not holds(record.task, staff):
+    if staff is None or not works_on(staff, record.task):
         raise WorkbenchRefused("not_holder", _("只有持有该任务的回访人可以办理此记录"), status=403)
     return staff
 
@@ -495,8 +479,6 @@ def _check_cooling_off(task: Task) -> None:
 
 
 def _check_evidence(record: Record) -> None:
-    from huifang.workbench import evidence
-
     if missing := evidence.missing_for(record):
         labels = [str(evidence.label(kind)) for kind in missing]
         raise WorkbenchRefused(
@@ -505,8 +487,6 @@ def _check_evidence(record: Record) -> None:
 
 
 def _check_complete(record: Record, task: Task) -> None:
-    from huifang.workbench import questionnaires  # helper "review"
-
     problems: list[str] = []
     if _missing_sections(record):
         problems.append(_("有回访目的尚无对应的问卷分项，请重新打开记录（CON-4）"))

@@ -41,6 +41,7 @@ from huifang.workbench.actors import Actor
 from huifang.workbench.choices import FindingKind, RecordStatus, ReviewReason, ReviewStatus
 from huifang.workbench.errors import WorkbenchRefused
 from huifang.workbench.models import Finding, Record, Review
+from huifang.workbench.queue import release_live
 
 SAMPLE_PREFIX = "REV-1"
 COMPANY_PREFIX = "REV-2"
@@ -333,8 +334,6 @@ def acknowledge(*, review: Review, actor: Actor) -> Review:
 
 def decide_unreachable(*, review: Review, actor: Actor, approve: bool, note: str = "") -> Review:
     """EXE-3: approve (task ``unreachable``, claims released) or reject (back to the assignee)."""
-    from huifang.workbench.queue import release_live  # helper "queue"
-
     _visible(review, actor)
     note = (note or "").strip()
     if not approve and not note:

@@ -19,7 +19,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -30,7 +29,6 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from huifang.accounts.choices import Role
 from huifang.accounts.permissions import user_has_role
-from huifang.audit.services import audit_record
 from huifang.callbacks.choices import Level, TaskKind
 from huifang.callbacks.models import Task
 from huifang.callbacks.selectors import fact_rows
@@ -40,7 +38,17 @@ from huifang.clients.views import private_page
 from huifang.core import clock
 from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404
-from huifang.workbench import access
+from huifang.workbench import (
+    access,
+    attempts,
+    equestionnaire,
+    evidence,
+    phrases,
+    queue,
+    records,
+    review,
+    selectors,
+)
 from huifang.workbench.actors import Actor, actor_of
 from huifang.workbench.choices import (
     CorrectionStatus,
@@ -151,8 +159,6 @@ class HomeView(WorkbenchView):
     def page(
         self, request: HttpRequest, *, errors: list[str] | None = None, status: int = 200
     ) -> HttpResponse:
-        from huifang.workbench import review, selectors
-
         actor = self.actor(request)
         lists: list[tuple[str, str, list[Task]]] = []
         if actor.staff is not None:
@@ -180,8 +186,6 @@ class NextTaskView(WorkbenchView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        from huifang.workbench import queue
-
         try:
             task = queue.next_task(actor=self.actor(request))
         except WorkbenchRefused as exc:
@@ -200,11 +204,9 @@ class AcknowledgeView(WorkbenchView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        from huifang.workbench import review as reviews
-
         item = get_visible_or_404(Review.objects.all(), request.user, pk=pk)
         try:
-            reviews.acknowledge(review=item, actor=self.actor(request))
+            review.acknowledge(review=item, actor=self.actor(request))
         except WorkbenchRefused as exc:
             errors, status = _refusal(exc)
             return HomeView().page(request, errors=errors, status=status)
@@ -230,8 +232,6 @@ class PurposeRow:
 
 def _standard() -> list[tuple[str, str]]:
     """``phrases.STANDARD`` as (title, wording) pairs, whatever its shape (EXE-7)."""
-    from huifang.workbench import phrases
-
     standard: Any = getattr(phrases, "STANDARD", ())
     if isinstance(standard, dict):
         return [(str(k), str(v)) for k, v in standard.items()]
@@ -393,8 +393,6 @@ class AttemptView(TaskActionView):
         htmx = bool(getattr(request, "htmx", False))
         if not form.is_valid():
             return self.panel(request, task, form, [_("请检查填写的内容。")], 400, htmx)
-        from huifang.workbench import attempts
-
         data = form.cleaned_data
         try:
             attempts.log_attempt(
@@ -437,8 +435,6 @@ class UploadView(TaskActionView):
         self.bound = {"upload_form": form}
         if not form.is_valid():
             return self.invalid(request, task, actor, upload_form=form)
-        from huifang.workbench import evidence
-
         item = evidence.attach(
             task=task, actor=actor, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"]
         )
@@ -458,8 +454,6 @@ class CallIdView(TaskActionView):
         self.bound = {"call_id_form": form}
         if not form.is_valid():
             return self.invalid(request, task, actor, call_id_form=form)
-        from huifang.workbench import evidence
-
         evidence.attach(
             task=task, actor=actor, kind="call_id", call_id=form.cleaned_data["call_id"]
         )
@@ -473,8 +467,6 @@ class AnswersView(TaskActionView):
     def act(self, request: HttpRequest, task: Task, actor: Actor) -> HttpResponse | None:
         record = _record_of(task)
         self.bound = {"answers_data": request.POST}
-        from huifang.workbench import records
-
         saved = records.save_answers(
             record=record, actor=actor, answers=parse_answers(record, request.POST),
             findings=parse_findings(request.POST), notes=request.POST.get("notes", ""),
@@ -505,8 +497,6 @@ class UnreachableView(TaskActionView):
     done_message = ""
 
     def act(self, request: HttpRequest, task: Task, actor: Actor) -> HttpResponse | None:
-        from huifang.workbench import attempts
-
         attempts.request_unreachable(task=task, actor=actor)
         messages.success(request, _("已申请无法联系结案，等待复核员审批。"))
         return None
@@ -520,8 +510,6 @@ class SendLinkView(TaskActionView):
         self.bound = {"link_form": form}
         if not form.is_valid():
             return self.invalid(request, task, actor, link_form=form)
-        from huifang.workbench import equestionnaire
-
         link = equestionnaire.send_link(
             task=task, actor=actor, channel=form.cleaned_data["channel"]
         )
@@ -533,8 +521,6 @@ class SignView(TaskActionView):
     """回访人签字 (EXE-5): the validity gates are the service's (evidence, cooling-off, CON-1/2 …)."""
 
     def act(self, request: HttpRequest, task: Task, actor: Actor) -> HttpResponse | None:
-        from huifang.workbench import records
-
         records.sign_agent(record=_record_of(task), actor=actor)
         messages.success(request, _("回访人已签字，等待负责人签字。"))
         return redirect("workbench:home")
@@ -544,8 +530,6 @@ class ReleaseView(TaskActionView):
     """Let a held task go back to the queue."""
 
     def act(self, request: HttpRequest, task: Task, actor: Actor) -> HttpResponse | None:
-        from huifang.workbench import queue
-
         form = ReleaseForm(request.POST)
         reason = (form.cleaned_data.get("reason") if form.is_valid() else "") or RELEASE_REASON
         queue.release(task=task, actor=actor, reason=reason)
@@ -563,8 +547,6 @@ class ReassignView(TaskActionView):
         self.bound = {"reassign_form": form}
         if not form.is_valid():
             return self.invalid(request, task, actor, reassign_form=form)
-        from huifang.workbench import queue
-
         staff = form.cleaned_data["to_staff"]
         queue.reassign(task=task, to_staff=staff, actor=actor)
         messages.success(
@@ -586,12 +568,7 @@ class EvidenceDownloadView(WorkbenchView):
         if item is None or not item.file:
             raise Http404
         task = get_visible_or_404(Task.objects.all(), request.user, pk=item.task_id)
-        with transaction.atomic():
-            audit_record(
-                action="workbench.evidence_download", object_type="workbench.Evidence",
-                object_id=str(item.pk), branch_code=task.branch_id,
-                after={"task": task.pk, "kind": item.kind, "sha256": item.sha256},
-            )  # fmt: skip
+        evidence.record_download(evidence=item, task=task)
         name = item.original_name or f"evidence-{item.pk}"
         return FileResponse(
             item.file.open("rb"), as_attachment=True, filename=name,
@@ -701,8 +678,6 @@ class LeaderSignView(RecordActionView):
     """负责人签字 (EXE-5): 营运总监 compliance, 营销总监 service, the call center company level."""
 
     def act(self, request: HttpRequest, record: Record, actor: Actor) -> HttpResponse | None:
-        from huifang.workbench import records
-
         records.sign_leader(record=record, actor=actor)
         messages.success(request, _("负责人已签字：%(n)s。") % {"n": record.number})
         return redirect("workbench:sign_list")
@@ -714,8 +689,6 @@ class ArchiveView(RecordActionView):
     roles = (access.ARCHIVER,)
 
     def act(self, request: HttpRequest, record: Record, actor: Actor) -> HttpResponse | None:
-        from huifang.workbench import records
-
         records.archive(record=record, actor=actor)
         messages.success(request, _("已归档：%(n)s。") % {"n": record.number})
         return redirect("workbench:sign_list")
@@ -733,8 +706,6 @@ class AmendView(RecordActionView):
             return render_record(
                 request, record, errors=[_("请检查填写的内容。")], status=400, amend_form=form
             )
-        from huifang.workbench import records
-
         amendment = records.amend(
             record=record, actor=actor, reason=form.cleaned_data["reason"], changes=form.changes()
         )
@@ -751,8 +722,6 @@ class ReviewListView(WorkbenchView):
     roles = REVIEWERS
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        from huifang.workbench import review
-
         items = review.queue(self.actor(request))
         if isinstance(items, QuerySet):
             items = items.select_related("record", "task", "record__agent")
@@ -810,8 +779,6 @@ class ReviewDecideView(WorkbenchView):
             return render_review(
                 request, item, errors=[_("请检查填写的内容。")], status=400, decision_form=form
             )
-        from huifang.workbench import review
-
         try:
             review.decide(
                 review=item, actor=self.actor(request), outcome=form.cleaned_data["outcome"],
@@ -837,8 +804,6 @@ class ReviewUnreachableView(WorkbenchView):
             return render_review(
                 request, item, errors=[_("请检查填写的内容。")], status=400, unreachable_form=form
             )
-        from huifang.workbench import review
-
         try:
             review.decide_unreachable(
                 review=item, actor=self.actor(request), approve=form.cleaned_data["approve"],
@@ -889,8 +854,6 @@ class CorrectionDoneView(WorkbenchView):
         listing = CorrectionListView()
         if not form.is_valid():
             return listing.page(request, errors=[_("请填写更正说明。")], status=400)
-        from huifang.workbench import attempts
-
         try:
             attempts.correction_done(
                 correction=correction, actor=self.actor(request), note=form.cleaned_data["note"]
