@@ -14,4 +14,9 @@ urlpatterns = [
     path("api/", include("huifang.api.urls")),
     path("workbench/", include("huifang.workbench.urls")),
     path("q/", include("huifang.workbench.public_urls")),
+    path("issues/", include("huifang.issues.urls")),
+    path("orders/", include("huifang.orders.urls")),
+    path("evaluation/", include("huifang.evaluation.urls")),
+    path("reports/", include("huifang.reports.urls")),
+    path("evidence-pack/", include("huifang.evidencepack.urls")),
 ]

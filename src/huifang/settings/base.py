@@ -46,6 +46,11 @@ INSTALLED_APPS = [
     "huifang.callbacks",
     "huifang.api",
     "huifang.workbench",
+    "huifang.issues",
+    "huifang.orders",
+    "huifang.evaluation",
+    "huifang.reports",
+    "huifang.evidencepack",
 ]
 
 # Order matters: OTP after authentication; the audit context before anything that may

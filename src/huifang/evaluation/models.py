@@ -1,0 +1,1 @@
+"""Models of evaluation (issue 8)."""

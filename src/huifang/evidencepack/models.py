@@ -1,0 +1,1 @@
+"""Models of evidencepack (issue 8)."""

@@ -1,0 +1,1 @@
+"""Models of issues (issue 8)."""

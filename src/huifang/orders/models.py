@@ -1,0 +1,1 @@
+"""Models of orders (issue 8)."""
