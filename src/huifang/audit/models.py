@@ -2,7 +2,12 @@
 
 One ``AuditEvent`` per single change; one per bulk change, carrying the SHA-256
 of the change set that the bulk writer put in a history table. Each row holds the
-hash of the previous one. Database triggers refuse UPDATE and DELETE.
+hash of the previous row of its chain. Database triggers refuse UPDATE and DELETE.
+
+On PostgreSQL the trail is several interleaved chains (``chain``, see
+``audit.services``): a transaction appends to the chain of its connection, so that
+concurrent requests do not queue behind one lock. Each chain links in id order from
+the genesis hash; ``audit verify`` walks every chain.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class AuditEvent(models.Model):
     changeset_key = models.JSONField(null=True, blank=True)
     changeset_rows = models.BigIntegerField(default=0)
     changeset_sha256 = models.CharField(max_length=64, blank=True)
+    # Not part of the hashed fields: moving a row to another chain breaks both chains' links.
+    chain = models.PositiveSmallIntegerField(_("链"), default=0)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -35,7 +42,10 @@ class AuditEvent(models.Model):
         ordering = ["id"]
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["chain", "-id"], name="audit_chain_last"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id} by {self.actor}"

@@ -34,13 +34,16 @@ class VerifyResult:
 
 
 def verify(*, check_files: bool = True) -> VerifyResult:
-    """Walk the chain in id order; stop at the first row that does not hold."""
+    """Walk the trail in id order, each row linked to the previous row of its chain.
+
+    Stops at the first row that does not hold.
+    """
     result = VerifyResult()
-    prev = chain.GENESIS
-    fields = [*chain.CHAINED_FIELDS, "id", "hash"]
+    last: dict[int, str] = {}
+    fields = [*chain.CHAINED_FIELDS, "id", "hash", "chain"]
     purged = _purged_evidence() if check_files else set()
     for row in AuditEvent.objects.order_by("id").values(*fields).iterator(chunk_size=5000):
-        problem = _check_row(row, prev)
+        problem = _check_row(row, last.get(int(row["chain"]), chain.GENESIS))
         if problem is None and row["changeset_table"]:
             problem = _check_changeset(row)
             result.changesets += 1
@@ -53,7 +56,7 @@ def verify(*, check_files: bool = True) -> VerifyResult:
         if problem:
             result.broken_id, result.reason = row["id"], problem
             return result
-        prev = row["hash"]
+        last[int(row["chain"])] = str(row["hash"])
         result.checked += 1
     return result
 
@@ -61,7 +64,8 @@ def verify(*, check_files: bool = True) -> VerifyResult:
 def _check_row(row: dict[str, object], prev: str) -> str | None:
     if row["prev_hash"] != prev:
         return (
-            "prev_hash does not match the previous row (a row was removed, inserted or reordered)"
+            "prev_hash does not match the previous row of its chain "
+            "(a row was removed, inserted, reordered or moved to another chain)"
         )
     if chain.row_hash(row) != row["hash"]:
         return "hash does not match the row's content (the row was altered)"

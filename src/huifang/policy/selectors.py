@@ -6,6 +6,8 @@ The policy is the firm's regulation, not client data: every signed-in user may r
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,8 +126,18 @@ def version_document(version: PolicyVersion) -> dict[str, Any]:
 
 def rule_params(version: PolicyVersion, code: str) -> kinds.Params | None:
     """The typed parameters of an enabled rule of the version, None if absent or disabled."""
-    rule = version.rules.filter(code=code, enabled=True).first()
-    return kinds.parse(rule.kind, rule.params) if rule is not None else None
+    rule = version.rules.filter(code=code, enabled=True).values_list("kind", "params").first()
+    return _parsed(rule[0], json.dumps(rule[1], sort_keys=True)) if rule is not None else None
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(kind: str, params_json: str) -> kinds.Params:
+    """Parsing is keyed by the parameters' content, so a cached value is never stale.
+
+    Callers must not mutate the returned model (issue 7 load: the workbench read the
+    call hours and the constraints on every request, each a pydantic validation).
+    """
+    return kinds.parse(kind, json.loads(params_json))
 
 
 def enabled_of_kind(version: PolicyVersion, kind: str) -> list[Rule]:

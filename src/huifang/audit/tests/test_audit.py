@@ -159,6 +159,67 @@ def test_eight_concurrent_writers_leave_a_chain_that_verifies() -> None:
     result = verify()
     assert result.ok, result.reason
     assert result.checked >= 1600
+    # each chain links on its own, in id order, from the genesis hash
+    rows = list(AuditEvent.objects.order_by("id").values_list("chain", "prev_hash", "hash"))
+    last: dict[int, str] = {}
+    for number, prev, digest in rows:
+        assert prev == last.get(number, chain.GENESIS)
+        last[number] = digest
+    if connection.vendor == "postgresql":
+        assert len(last) > 1  # eight connections spread over several chains
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_holding_its_chain_does_not_block_another_connection() -> None:
+    """Issue 7 load: an open audited transaction no longer stops every other audited write."""
+    from huifang.audit.services import chains
+
+    assert chains() > 1
+    holding = threading.Event()
+    release = threading.Event()
+    held_chain: list[int] = []
+
+    def holder() -> None:
+        try:
+            with audit_context("holder"), transaction.atomic():
+                held_chain.append(audit_record(action="test.hold", object_type="test").chain)
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        # new connections until one lands on another chain (pid modulo the number of chains)
+        for _ in range(64):
+            connection.close()
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'")
+            with transaction.atomic():
+                event = audit_record(action="test.free", object_type="test")
+            if event.chain != held_chain[0]:
+                break
+        assert event.chain != held_chain[0]
+    finally:
+        release.set()
+        thread.join()
+    assert verify().ok
+
+
+def test_a_row_moved_to_another_chain_is_named_by_verify() -> None:
+    events = _write(3)
+    _drop_update_trigger()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET chain = chain + 1 WHERE id = %s", [events[1].pk]
+        )
+    result = verify()
+    assert not result.ok
+    assert result.broken_id in {events[1].pk, events[2].pk}
+    assert "chain" in result.reason
 
 
 def test_maintenance_mode_lets_an_update_through_with_the_new_values() -> None:
