@@ -11,10 +11,17 @@ from huifang.audit.models import AuditEvent
 from huifang.callbacks.adhoc import PurposeRefused, add_purpose
 from huifang.callbacks.models import Purpose, Task, TaskEvent
 from huifang.callbacks.tests.factories import task_for
+from huifang.clients.models import Client
 from huifang.clients.tests.factories import ClientFactory
 from huifang.policy.models import PolicyVersion
 
 pytestmark = pytest.mark.django_db
+
+
+def _client() -> Client:
+    return ClientFactory()  # type: ignore[no-any-return]
+
+
 DAY = dt.date(2026, 10, 14)
 
 
@@ -32,7 +39,7 @@ def _add(client, rule: str = "CMP-1", key: str = "CMP-1:issue1", due: dt.date = 
 
 
 def test_a_new_purpose_makes_one_open_task_with_its_event_and_audit_row() -> None:
-    client = ClientFactory()
+    client = _client()
     added = _add(client, due=dt.date(2026, 10, 16))
     assert added.created and added.new_task
     task = Task.objects.get(pk=added.task.pk)
@@ -48,7 +55,7 @@ def test_a_new_purpose_makes_one_open_task_with_its_event_and_audit_row() -> Non
 
 
 def test_the_same_key_again_writes_nothing() -> None:
-    client = ClientFactory()
+    client = _client()
     first = _add(client)
     again = _add(client)
     assert not again.created and again.purpose.pk == first.purpose.pk
@@ -56,7 +63,7 @@ def test_the_same_key_again_writes_nothing() -> None:
 
 
 def test_an_open_task_of_the_same_contact_takes_the_purpose_and_its_earlier_due_date() -> None:
-    client = ClientFactory()
+    client = _client()
     open_task = task_for(client)  # due 2026-10-12 in the factory
     Task.objects.filter(pk=open_task.pk).update(due_date=dt.date(2026, 10, 30))
     added = _add(client, due=dt.date(2026, 10, 20))
@@ -69,7 +76,7 @@ def test_an_open_task_of_the_same_contact_takes_the_purpose_and_its_earlier_due_
 def test_a_client_at_the_quarterly_cap_still_gets_a_full_coverage_task_marked_as_exception() -> (
     None
 ):
-    client = ClientFactory()
+    client = _client()
     for kind in ("compliance", "service"):
         task = task_for(client, kind=kind)
         Task.objects.filter(pk=task.pk).update(status="signed", quarter="2026-Q4")
@@ -79,7 +86,7 @@ def test_a_client_at_the_quarterly_cap_still_gets_a_full_coverage_task_marked_as
 
 
 def test_a_cap_exempt_rule_does_not_count_toward_the_quarter() -> None:
-    added = _add(ClientFactory(), rule="SPC-1", key="SPC-1:order1:x")
+    added = _add(_client(), rule="SPC-1", key="SPC-1:order1:x")
     task = Task.objects.get(pk=added.task.pk)
     assert not task.counts_to_cap and added.purpose.cap_exempt
 
@@ -94,5 +101,5 @@ def test_a_cap_exempt_rule_does_not_count_toward_the_quarter() -> None:
 )
 def test_bad_requests_are_refused_before_anything_is_written(kwargs, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PurposeRefused, match=message):
-        _add(ClientFactory(), **kwargs)
+        _add(_client(), **kwargs)
     assert Task.objects.count() == 0 and Purpose.objects.count() == 0
