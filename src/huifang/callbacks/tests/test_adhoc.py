@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _client() -> Client:
-    return ClientFactory()  # type: ignore[no-any-return]
+    return ClientFactory()  # type: ignore[return-value]
 
 
 DAY = dt.date(2026, 10, 14)
