@@ -41,6 +41,12 @@ echo "$last" > "$HUIFANG_DATA_DIR/demo-today"
 $BIN/huifang demo_users --password huifang-demo-2026
 echo "== worked callbacks: attempts, recordings, answers, signatures, reviews (issue 7)"
 $BIN/huifang demo_callbacks --count 24
+echo "== problems and complaints routed to departments, on their clocks (issue 8)"
+$BIN/huifang demo_issues
+echo "== special callbacks and plans ordered by departments (SPC-1, PLAN-1, MRG-8)"
+$BIN/huifang demo_orders
+echo "== monthly closing and branch evaluation (REV-3, REV-4)"
+$BIN/huifang demo_evaluation
 # The workbench honours the call hours (CON-5): the demo's clock starts at 10:00 of that day.
 export HUIFANG_NOW="${last}T10:00"
 echo

@@ -113,6 +113,13 @@ FACT_LABELS: dict[str, Any] = {
     "trade_count": _("成交笔数"),
     "lost_since": _("流失起始日"),
     "months": _("无交易月数"),
+    # orders and plans (SPC-1, PLAN-1, IB-1, MRG-8) and complaints' follow-ups (CMP-1)
+    "order": _("指令编号"),
+    "title": _("名称"),
+    "questionnaire": _("问卷"),
+    "ordered_by": _("下达部门"),
+    "records_due": _("记录报送截止日"),
+    "service_staff": _("被评价的服务人员"),
 }
 RELATION_LABELS: dict[str, Any] = {
     "introducer": _("引荐人"),

@@ -229,11 +229,27 @@ def client_page(
     status: int = 200,
 ) -> HttpResponse:
     """The client page; with ``revealed`` (a reveal without htmx) the full values once."""
+    from huifang.callbacks.access import TASK_VIEWERS
+    from huifang.callbacks.models import Task
     from huifang.classification.selectors import client_class_panel
     from huifang.classification.services import RATING_ROLES, VISIT_ROLES
+    from huifang.workbench.models import Record
 
     changes = client_changes(user=request.user, client=client)[:CHANGE_LIMIT]
+    sees_callbacks = user_has_role(request.user, *TASK_VIEWERS)
+    tasks = records = None
+    if sees_callbacks:  # the marketing sequence does not see callbacks (CON-2)
+        tasks = list(
+            Task.objects.visible_to(request.user).filter(client=client)
+            .prefetch_related("purposes").order_by("-created_on", "-id")[:CHANGE_LIMIT]
+        )  # fmt: skip
+        records = list(
+            Record.objects.visible_to(request.user).filter(client=client)
+            .order_by("-callback_date", "-id")[:CHANGE_LIMIT]
+        )  # fmt: skip
     context = {
+        "tasks": tasks,
+        "records": records,
         "client": client,
         "class_panel": client_class_panel(user=request.user, client=client),
         "can_rate": user_has_role(request.user, *RATING_ROLES),
@@ -249,7 +265,7 @@ def client_page(
 
 @method_decorator(private_page, name="dispatch")
 class ClientDetailView(LoginRequiredMixin, View):
-    """客户档案: the profile, its change history and (later) classes, tasks, records."""
+    """客户档案: the profile, class, callback tasks and records, the change history."""
 
     def get(self, request: HttpRequest, client_id: str) -> HttpResponse:
         client = client_detail(user=with_grants(request.user), client_id=client_id)

@@ -28,6 +28,10 @@ from huifang.accounts.choices import Role
 from huifang.accounts.permissions import user_has_role
 from huifang.callbacks.access import LIST_VIEWERS, PLAN_VIEWERS, TASK_VIEWERS
 from huifang.core import clock
+from huifang.evaluation import access as evaluation_access
+from huifang.issues import access as issues_access
+from huifang.orders import access as orders_access
+from huifang.reports import access as reports_access
 from huifang.workbench import access as workbench_access
 
 # Who reads client data; the admin manages users and calendars and sees no client data.
@@ -75,6 +79,35 @@ NAV = (
     NavItem("workbench:reviews", _("复核"), workbench_access.REVIEWERS, "workbench:reviews"),
     NavItem(
         "workbench:corrections", _("资料更正"), workbench_access.CORRECTORS, "workbench:corrections"
+    ),
+    # problems, complaints and inquiries (SPEC §7)
+    NavItem("issues:inbox", _("部门待办"), issues_access.INBOX, "issues:inbox"),
+    NavItem("issues:list", _("问题与投诉"), issues_access.LISTERS, "issues:list"),
+    # the ledger, reports and charts (RPT-1..4)
+    NavItem("reports:dashboard", _("台账与报表"), reports_access.REPORT_VIEWERS, "reports:"),
+    # special callbacks and plans ordered by departments (SPC-1, PLAN-1, IB-1, MRG-8)
+    NavItem("orders:list", _("专项回访"), orders_access.ORDER_VIEWERS, "orders:"),
+    # monthly closing, branch evaluation, staff scorecards (REV-3, REV-4, REV-5)
+    NavItem(
+        "evaluation:closing",
+        _("月度报送"),
+        evaluation_access.CLOSING_SUBMITTERS,
+        "evaluation:closing",
+    ),
+    NavItem(
+        "evaluation:closing_hq",
+        _("月度报送情况"),
+        evaluation_access.CLOSING_HQ,
+        "evaluation:closing_hq",
+    ),
+    NavItem(
+        "evaluation:list", _("营业部考核"), evaluation_access.EVALUATION_READERS, "evaluation:list"
+    ),
+    NavItem(
+        "evaluation:scorecards",
+        _("员工评分卡"),
+        evaluation_access.SCORECARD_READERS,
+        "evaluation:scorecards",
     ),
 )
 ADMIN_SITE_ITEM = NavItem("admin:index", _("系统管理"), None, "admin:")

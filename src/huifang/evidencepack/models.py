@@ -1,1 +1,1 @@
-"""Models of evidencepack (issue 8)."""
+"""evidencepack keeps no tables: a pack is a file, its trace the ``evidencepack.build`` audit row."""

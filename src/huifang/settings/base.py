@@ -235,6 +235,13 @@ CELERY_TIMEZONE = TIME_ZONE
 HUIFANG_BACKGROUND = os.environ.get(
     "HUIFANG_BACKGROUND", "thread" if CELERY_TASK_ALWAYS_EAGER else "celery"
 )
+# Issues (ISS-5): warnings and escalations, idempotent. Celery beat runs the tick in
+# production; the embedded mode ticks in-process (huifang.issues.ticker) at most once
+# every HUIFANG_ISSUES_TICK_SECONDS (0: off; cron may call `huifang tick_issues` instead).
+CELERY_BEAT_SCHEDULE = {
+    "issues-tick": {"task": "huifang.issues.tasks.tick", "schedule": 3600.0},
+}
+HUIFANG_ISSUES_TICK_SECONDS = int(os.environ.get("HUIFANG_ISSUES_TICK_SECONDS", "3600"))
 
 # The one clock: HUIFANG_TODAY (YYYY-MM-DD) pins "today" for demos and scripts.
 HUIFANG_TODAY = os.environ.get("HUIFANG_TODAY") or None

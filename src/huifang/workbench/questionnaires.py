@@ -218,8 +218,26 @@ def _is_institution(purpose: Purpose) -> bool:
     return client is not None and client.client_type != ClientType.INDIVIDUAL
 
 
+def _ordered_code(purpose: Purpose) -> str | None:
+    """The questionnaire an order named in the purpose's facts, when it is installed (SPC-1 …)."""
+    from huifang.workbench.models import Questionnaire
+
+    code = purpose.facts_dict.get("questionnaire")
+    if not isinstance(code, str) or not code:
+        return None
+    return code if Questionnaire.objects.filter(code=code).exists() else None
+
+
 def codes_for_purpose(purpose: Purpose) -> list[str]:
-    """Every questionnaire code the purpose's rule names, in the rule's order, without repeats."""
+    """Every questionnaire code the purpose's rule names, in the rule's order, without repeats.
+
+    A purpose given by an order (SPC-1, PLAN-1, IB-1, MRG-8) names its questionnaire in its
+    facts (``questionnaire``: an SPC-1 order's own ``SPC<id>``, PLAN-1's chosen form); when
+    that code is installed it is the purpose's only code.
+    """
+    ordered = _ordered_code(purpose)
+    if ordered is not None:
+        return [ordered]
     institution = _is_institution(purpose)
     codes: list[str] = []
     for form in _rule_forms(purpose):

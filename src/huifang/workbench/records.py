@@ -189,6 +189,9 @@ def sign_agent(*, record: Record, actor: Actor) -> Record:
             after={"status": record.status, "agent": staff.pk, "content_sha256": record.content_sha256,
                    "claims_released": released},
         )  # fmt: skip
+        from huifang.issues import services as issues_services  # ISS-1 (issue 8)
+
+        issues_services.raise_from_record(record, actor)  # ISS-1: findings become issues
     return record
 
 

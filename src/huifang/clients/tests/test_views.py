@@ -178,3 +178,29 @@ def test_client_page_shows_the_change_history(world: SimpleNamespace) -> None:
     assert "风险承受能力" in html and "C4" in html
     assert "137****0000" in html
     assert_no_full_pii(html)
+
+
+def test_client_page_lists_the_clients_callback_tasks_and_records(world: SimpleNamespace) -> None:
+    from huifang.accounts.choices import Role
+    from huifang.accounts.tests.factories import user_with_role
+    from huifang.callbacks.models import Purpose
+    from huifang.callbacks.tests.factories import task_for
+    from huifang.core.tests.test_scope_matrix import record_for
+    from huifang.policy.services import policy_default_ensure
+
+    task = task_for(world.client_a)
+    Purpose.objects.create(
+        task=task, key="NEW-2:K100", rule_code="NEW-2", rule_id="NEW-2",
+        policy_version=policy_default_ensure(), business_date=task.created_on,
+        due_date=task.due_date,
+    )  # fmt: skip
+    record = record_for(task)
+    other = task_for(world.client_a2)
+    html = browser(world.agent_a).get(detail_url("K100")).content.decode()
+    assert reverse("callbacks:task", args=[task.pk]) in html and "NEW-2" in html
+    assert reverse("workbench:record", args=[record.pk]) in html and record.number in html
+    assert reverse("callbacks:task", args=[other.pk]) not in html
+    # the marketing sequence does not see callbacks (CON-2)
+    adviser = user_with_role(Role.ADVISER, unit=world.a01, username="adviser_a")
+    html = browser(adviser).get(detail_url("K100")).content.decode()
+    assert reverse("callbacks:task", args=[task.pk]) not in html and "CON-2" in html

@@ -50,6 +50,8 @@ from huifang.core.testing import (
     scoped_models,
     url_cases,
 )
+from huifang.evaluation.tests.factories import closing_row, evaluation_row
+from huifang.orders.tests.factories import order_of, target_of
 from huifang.org.tests.factories import StaffFactory
 
 BRANCH_A_OBJECTS: dict[str, Callable[[SimpleNamespace], models.Model]] = {
@@ -70,7 +72,23 @@ BRANCH_A_OBJECTS: dict[str, Callable[[SimpleNamespace], models.Model]] = {
     "workbench.Record": lambda w: record_for(task_for(w.client_a)),
     "workbench.Review": lambda w: review_for(record_for(task_for(w.client_a))),
     "workbench.DataCorrection": lambda w: correction_for(task_for(w.client_a)),
+    "issues.Issue": lambda w: issue_for(w.client_a),
+    "evaluation.MonthlyClosing": lambda w: closing_row(w.a01),
+    "evaluation.Evaluation": lambda w: evaluation_row(w.a01),
+    "orders.Order": lambda w: order_of(w.client_a),
+    "orders.OrderTarget": lambda w: target_of(w.client_a),
 }
+
+
+def issue_for(client: Any) -> Any:
+    from huifang.core import clock
+    from huifang.issues.models import Issue
+
+    return Issue.objects.create(
+        number=f"WT-M-{client.pk}", source="complaint", channel="phone", client=client,
+        branch_id=client.branch_id, kind="complaint", category="complaint", summary="m",
+        raised_on=clock.today(), loop_due=clock.today(), created_at=clock.now(),
+    )  # fmt: skip
 
 
 def record_for(task: Any) -> Any:
@@ -278,7 +296,11 @@ def test_every_scoped_model_is_in_the_matrix() -> None:
 
 
 # Downloads of client material: scoped (404 outside) and audited where they are tested.
-EXPORTS_CHECKED = {"workbench:evidence": "workbench/tests/test_views.py (scope 404, audit row)"}
+EXPORTS_CHECKED = {
+    "workbench:evidence": "workbench/tests/test_views.py (scope 404, audit row)",
+    "evidencepack:build": "evidencepack/tests/test_views.py (scope 404, audit row)",
+    "reports:export": "reports/tests/test_views.py (scope 404, audit row report.export, row cap)",
+}
 
 
 def test_there_is_no_unchecked_user_facing_export() -> None:
@@ -320,6 +342,8 @@ def test_branch_b_sees_nothing_of_branch_a(
 
 
 def _in_branch_a(queryset: Any, world: SimpleNamespace) -> Any:
-    field = queryset.branch_field
+    field = getattr(queryset, "branch_field", None)
+    if field is None:  # a company-wide object seen through its branch rows (orders.Order)
+        return queryset.filter(targets__branch_id=world.a01.code)
     lookup = field if field.endswith("code") else f"{field}_id"
     return queryset.filter(**{lookup: world.a01.code})

@@ -22,56 +22,39 @@ from huifang.core.context_processors import calendar_banner
 from huifang.core.testing import browser
 
 ALL_ENTRIES = {"首页", "客户查询", "数据导入", "工作日历", "制度规则", "理财服务人员", "系统管理",
-               "回访任务", "回访计划", "核实名单", "工作台", "负责人签字", "复核", "资料更正"}  # fmt: skip
+               "回访任务", "回访计划", "核实名单", "工作台", "负责人签字", "复核", "资料更正",
+               "问题与投诉", "部门待办", "台账与报表", "专项回访", "月度报送", "月度报送情况",
+               "营业部考核", "员工评分卡"}  # fmt: skip
+# Issue 8 added: 问题与投诉/部门待办 (SPEC §7), 专项回访 (SPC-1, PLAN-1, IB-1, MRG-8),
+# 台账与报表 (RPT-1..4), 月度报送/月度报送情况/营业部考核/员工评分卡 (REV-3..5).
+_BRANCH_LEADERS = {"专项回访", "台账与报表", "员工评分卡", "营业部考核", "问题与投诉"}
 NAV_BY_ROLE = {
-    Role.AGENT: {"首页", "客户查询", "回访任务", "工作台"},
+    Role.AGENT: {"首页", "客户查询", "回访任务", "工作台", "问题与投诉"},
     Role.REVIEWER: {"首页", "客户查询", "回访任务", "复核"},
     Role.BRANCH_OPS: {
-        "首页",
-        "客户查询",
-        "回访任务",
-        "回访计划",
-        "核实名单",
-        "负责人签字",
-        "资料更正",
+        "首页", "客户查询", "回访任务", "回访计划", "核实名单", "负责人签字", "资料更正",
+        "月度报送", *_BRANCH_LEADERS,
     },
-    Role.BRANCH_MARKETING: {"首页", "客户查询", "回访任务", "回访计划", "负责人签字"},
+    Role.BRANCH_MARKETING: {
+        "首页", "客户查询", "回访任务", "回访计划", "负责人签字", *_BRANCH_LEADERS,
+    },
     Role.BRANCH_MANAGER: {
-        "首页",
-        "客户查询",
-        "理财服务人员",
-        "回访任务",
-        "回访计划",
-        "核实名单",
-        "资料更正",
-    },  # fmt: skip
-    Role.ADVISER: {"首页", "客户查询"},
-    Role.REGIONAL: {"首页", "客户查询", "回访任务", "回访计划", "核实名单"},
-    Role.HQ_SERVICE: {
-        "首页",
-        "客户查询",
-        "数据导入",
-        "工作日历",
-        "制度规则",
-        "回访任务",
-        "回访计划",
-        "核实名单",
-        "负责人签字",
-        "复核",
+        "首页", "客户查询", "理财服务人员", "回访任务", "回访计划", "核实名单", "资料更正",
+        "月度报送", *_BRANCH_LEADERS,
     },
-    Role.DEPARTMENT: {"首页", "客户查询"},
+    Role.ADVISER: {"首页", "客户查询", "问题与投诉"},
+    Role.REGIONAL: {"首页", "客户查询", "回访任务", "回访计划", "核实名单", *_BRANCH_LEADERS},
+    Role.HQ_SERVICE: {
+        "首页", "客户查询", "数据导入", "工作日历", "制度规则", "回访任务", "回访计划", "核实名单",
+        "负责人签字", "复核", "部门待办", "月度报送情况", *_BRANCH_LEADERS,
+    },
+    Role.DEPARTMENT: {"首页", "客户查询", "部门待办", "问题与投诉", "专项回访"},
     Role.COMPLIANCE: {
-        "首页",
-        "客户查询",
-        "数据导入",
-        "工作日历",
-        "制度规则",
-        "回访任务",
-        "回访计划",
-        "核实名单",
+        "首页", "客户查询", "数据导入", "工作日历", "制度规则", "回访任务", "回访计划", "核实名单",
+        "部门待办", "月度报送情况", *_BRANCH_LEADERS,
     },
     Role.ADMIN: {"首页", "数据导入", "工作日历"},
-}
+}  # fmt: skip
 
 
 def holder(role: str, world: SimpleNamespace, **kwargs: object) -> object:
@@ -113,6 +96,13 @@ def test_the_menu_links_where_it_says(world: SimpleNamespace) -> None:
         "回访任务": reverse("callbacks:tasks"),
         "回访计划": reverse("callbacks:plans"),
         "核实名单": reverse("callbacks:verification"),
+        "问题与投诉": reverse("issues:list"),
+        "部门待办": reverse("issues:inbox"),
+        "台账与报表": reverse("reports:dashboard"),
+        "专项回访": reverse("orders:list"),
+        "月度报送情况": reverse("evaluation:closing_hq"),
+        "营业部考核": reverse("evaluation:list"),
+        "员工评分卡": reverse("evaluation:scorecards"),
     }
 
 
@@ -219,6 +209,7 @@ def test_english_can_be_chosen(world: SimpleNamespace) -> None:
         "Client search": reverse("clients:search"),
         "Callback tasks": reverse("callbacks:tasks"),
         "Workbench": reverse("workbench:home"),
+        "Issues and complaints": reverse("issues:list"),
     }
     assert "My tasks" in html and "Due today" in html and "Callback agent" in html
     assert banner_of(html) == (

@@ -1,0 +1,19 @@
+"""The one refusal of evaluation: a rule of REV-3/REV-4 said no; nothing was written.
+
+``code`` is stable; ``reasons`` are the Chinese sentences the UI shows, each naming
+its SPEC ID; ``status`` is the HTTP status a view answers with.
+"""
+
+from __future__ import annotations
+
+
+class EvaluationRefused(ValueError):
+    """A service refused before writing anything."""
+
+    # codes: invalid (400), forbidden (403), not_ended, calendar_missing, submitted,
+    # not_submitted, unchanged, published, no_drafts, stale
+    def __init__(self, code: str, *reasons: str, status: int = 409) -> None:
+        self.code = code
+        self.reasons = list(reasons) or [code]
+        self.status = status
+        super().__init__(f"{code}: " + "; ".join(self.reasons))
