@@ -9,5 +9,5 @@ class IssueRefused(WorkbenchRefused):
     """An issue service refused; nothing was written.
 
     Codes: forbidden (403), not_found (404), invalid (400), wrong_state, not_department,
-    feedback_missing, first_question, no_client, no_staff.
+    feedback_missing, first_question, no_client, no_staff, calendar_missing (503, NFR-1).
     """

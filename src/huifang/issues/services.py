@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from huifang.accounts.permissions import user_has_role
 from huifang.audit.services import audit_record
-from huifang.calendars.service import add_working_days
+from huifang.calendars.service import CalendarYearMissing, add_working_days
 from huifang.callbacks import adhoc
 from huifang.callbacks.choices import Level, TaskKind
 from huifang.clients.models import Client
@@ -78,6 +78,15 @@ def _visible_or_refuse(issue: Issue, actor: Actor) -> None:
         raise IssueRefused("not_found", _("问题不存在或不在您的数据范围内"), status=404)
 
 
+def _calendar_refusal(exc: CalendarYearMissing) -> IssueRefused:
+    """NFR-1: a due date in a year the calendar does not know is refused, never guessed."""
+    return IssueRefused(
+        "calendar_missing",
+        _("%(year)s 年工作日历未载入,无法计算问题处理期限(NFR-1)") % {"year": exc.year},
+        status=503,
+    )
+
+
 def _number(issue: Issue) -> str:
     return f"WT{issue.raised_on:%Y%m%d}-{issue.pk:06d}"
 
@@ -127,6 +136,10 @@ def route(*, issue: Issue, actor: Actor, department: Unit | None = None) -> Issu
     unit = department or department_for(issue.category)
     if unit is None or unit.unit_kind == UnitKind.BRANCH:
         raise IssueRefused("invalid", _("请选择总部职能部门"), status=400)
+    try:
+        rules.answer_due(max(clock.today(), issue.raised_on))
+    except CalendarYearMissing as exc:
+        raise _calendar_refusal(exc) from exc
     with transaction.atomic():
         issue = _locked(issue)
         if issue.status not in (IssueStatus.OPEN, IssueStatus.ROUTED):
@@ -173,11 +186,16 @@ def raise_from_record(record: Record, actor: Actor | str) -> list[Issue]:
     name = actor if isinstance(actor, str) else actor.name
     findings = list(record.findings.all())
     done = set(Issue.objects.filter(finding__in=findings).values_list("finding_id", flat=True))
+    try:
+        return _raise_findings(record, [f for f in findings if f.pk not in done], name)
+    except CalendarYearMissing as exc:  # the caller's transaction (the signature) rolls back
+        raise _calendar_refusal(exc) from exc
+
+
+def _raise_findings(record: Record, findings: list[Any], name: str) -> list[Issue]:
     made: list[Issue] = []
     with transaction.atomic():
         for finding in findings:
-            if finding.pk in done:
-                continue
             raised_on = record.callback_date
             issue = _create(
                 source=Source.FINDING, channel=Channel.CALLBACK, finding=finding, record=record,
@@ -236,13 +254,18 @@ def register(*, registration: Registration, actor: Actor) -> Issue:
     reg = registration
     branch = _check_registration(reg, actor)
     today = clock.today()
+    try:
+        loop_due = rules.loop_due(today)
+        if department_for(reg.category) is not None:
+            rules.answer_due(today)  # routed at once: its ISS-2 clock must be known too
+    except CalendarYearMissing as exc:
+        raise _calendar_refusal(exc) from exc
     kind = IssueKind.COMPLAINT if reg.source == Source.COMPLAINT else IssueKind.INQUIRY
     with transaction.atomic():
         issue = _create(
             source=reg.source, channel=reg.channel, client=reg.client, branch=branch, kind=kind,
             category=reg.category, major=reg.major, summary=scrub(reg.summary.strip()),
-            owner=actor.staff, raised_on=today, loop_due=rules.loop_due(today),
-            registered_by=actor.name,
+            owner=actor.staff, raised_on=today, loop_due=loop_due, registered_by=actor.name,
         )  # fmt: skip
         _step(issue, StepKind.REGISTERED, actor.name, staff=actor.staff,
               after={"source": issue.source, "channel": issue.channel, "kind": kind,
@@ -252,9 +275,21 @@ def register(*, registration: Registration, actor: Actor) -> Issue:
     return issue
 
 
+def may_reassign(issue: Issue, user: Any) -> bool:
+    """The owner himself, or a closer (ISS-4), may hand an issue over (ISS-6)."""
+    staff_id = getattr(user, "staff_id", None)
+    own = staff_id is not None and staff_id == issue.owner_id
+    return own or user_has_role(user, *access.CLOSERS)
+
+
 def reassign_owner(*, issue: Issue, to_staff: Staff, actor: Actor) -> Issue:
-    """ISS-6 首问负责制: the first staff member asked keeps the inquiry until it is answered."""
+    """ISS-6 首问负责制: the first staff member asked keeps the inquiry until it is answered.
+
+    Then its owner, or one who may close the loop (ISS-4), hands it over.
+    """
     _visible_or_refuse(issue, actor)
+    if not may_reassign(issue, actor.user):
+        raise IssueRefused("forbidden", _("您不能转交该问题的首问负责人(ISS-6)"), status=403)
     with transaction.atomic():
         issue = _locked(issue)
         if issue.answered_at is None:
@@ -340,10 +375,14 @@ def _cmp1_days(on: dt.date) -> int:
 def _follow_up(issue: Issue, closed_on: dt.date, actor: str) -> adhoc.Added:
     """CMP-1: a complaint is followed up 2 working days after closure; HQ for major ones."""
     try:
+        due = add_working_days(closed_on, _cmp1_days(closed_on))
+    except CalendarYearMissing as exc:
+        raise _calendar_refusal(exc) from exc
+    try:
         return adhoc.add_purpose(
             rule_code="CMP-1", key=f"CMP-1:issue{issue.pk}",
             level=Level.COMPANY if issue.major else Level.BRANCH, kind=TaskKind.COMPLIANCE,
-            business_date=closed_on, due_date=add_working_days(closed_on, _cmp1_days(closed_on)),
+            business_date=closed_on, due_date=due,
             facts={"issue": issue.number, "category": issue.category, "major": issue.major},
             actor=actor, client=issue.client, branch=issue.branch,
         )  # fmt: skip

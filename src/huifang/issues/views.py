@@ -165,7 +165,8 @@ class IssueDetailView(IssuesView):
             and user_has_role(user, *access.ROUTERS),
             "can_reassign": issue.owner_id is not None
             and issue.answered_at is not None
-            and not issue.is_closed,
+            and not issue.is_closed
+            and services.may_reassign(issue, user),
             "answer_form": IssueAnswerForm(),
             "close_form": IssueCloseForm(),
             "route_form": IssueRouteForm(),
