@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Source(models.TextChoices):
@@ -54,7 +55,7 @@ class StepKind(models.TextChoices):
     FEEDBACK_BRANCH = "feedback_branch", _("反馈营业部负责人")
     FEEDBACK_AGENT = "feedback_agent", _("反馈回访人/经办人")
     FEEDBACK_CLIENT = "feedback_client", _("反馈客户")
-    CLOSED = "closed", _("办结")
+    CLOSED = "closed", pgettext_lazy("issue status", "办结")
     WARNED = "warned", _("到期预警")
     ESCALATED = "escalated", _("超时升级")
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huifang.issues.choices import FEEDBACK_STEPS, Channel, Source, StepKind
 from huifang.org.choices import UnitKind
@@ -36,7 +37,9 @@ class IssueRegisterForm(forms.Form):
         label=_("营业部(无客户号时)"), queryset=Unit.objects.none(), required=False
     )
     major = forms.BooleanField(label=_("重大投诉(由总部回访,CMP-1)"), required=False)
-    summary = forms.CharField(label=_("内容摘要"), widget=forms.Textarea(attrs={"rows": 4}))
+    summary = forms.CharField(
+        label=pgettext_lazy("issue", "内容摘要"), widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     def __init__(self, *args: Any, branches: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huifang.core.scope import BranchScopedQuerySet, unit_scope
 from huifang.issues.access import department_units
@@ -110,7 +111,7 @@ class Issue(models.Model):
     kind = models.CharField(_("类别"), max_length=16, choices=IssueKind.choices)
     category = models.CharField(_("事项分类"), max_length=16, choices=FindingCategory.choices)
     major = models.BooleanField(_("重大"), default=False)
-    summary = models.TextField(_("内容摘要"))
+    summary = models.TextField(pgettext_lazy("issue", "内容摘要"))
     department = models.ForeignKey(
         "org.Unit", verbose_name=_("职能部门"), on_delete=models.PROTECT, null=True,
         blank=True, db_constraint=False, related_name="+",

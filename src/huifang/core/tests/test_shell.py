@@ -227,7 +227,10 @@ def test_the_compiled_translations_match_their_source() -> None:
     entries = read_po(folder / "django.po")
     assert entries
     for msgid, plural, strings in entries:
-        if plural is None:
+        if "\x04" in msgid:  # msgctxt + EOT + msgid, as gettext keys a context's entry
+            context, text = msgid.split("\x04")
+            assert compiled.pgettext(context, text) == (strings[0] or text), msgid
+        elif plural is None:
             assert compiled.gettext(msgid) == (strings[0] or msgid), msgid
         else:
             assert compiled.ngettext(msgid, plural, 1) == (strings[0] or msgid), msgid
@@ -242,7 +245,7 @@ def read_po(path: Path) -> list[tuple[str, str | None, list[str]]]:
         fields: dict[str, str] = {}
         key = ""
         for line in block.splitlines():
-            head = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$', line)
+            head = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$', line)
             if head:
                 key = head.group(1)
                 fields[key] = head.group(2)
@@ -251,9 +254,10 @@ def read_po(path: Path) -> list[tuple[str, str | None, list[str]]]:
         if fields.get("msgid"):
             strings = [_unescape(v) for k, v in sorted(fields.items()) if k.startswith("msgstr")]
             plural = fields.get("msgid_plural")
-            entries.append(
-                (_unescape(fields["msgid"]), _unescape(plural) if plural else None, strings)
-            )
+            msgid = _unescape(fields["msgid"])
+            if "msgctxt" in fields:
+                msgid = _unescape(fields["msgctxt"]) + "\x04" + msgid
+            entries.append((msgid, _unescape(plural) if plural else None, strings))
     return entries
 
 
