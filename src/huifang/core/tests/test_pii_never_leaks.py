@@ -136,3 +136,10 @@ def test_the_scanning_client_fails_on_a_reveal_outside_allow_pii(world: SimpleNa
     http = browser(world.agent_a, pii_values=FIXTURE_PII)
     with pytest.raises(AssertionError, match="personal data"):
         http.post(reverse("clients:reveal", args=["K100"]), {"purpose": "回访核实客户身份"})
+
+
+def test_the_scanner_flags_mobiles_in_text_but_not_digit_runs_inside_a_hex_digest() -> None:
+    digest = "ab" + "16812342479" + "c" * 51  # 64 hex characters, an 11-digit run inside
+    assert find_pii(f"记录摘要 {digest}") == []
+    assert find_pii("客户电话13812345678,请回电") == ["138****5678"]
+    assert find_pii(f"{digest} 13812345678") == ["138****5678"]
