@@ -296,6 +296,8 @@ def reassign_owner(*, issue: Issue, to_staff: Staff, actor: Actor) -> Issue:
             raise IssueRefused("first_question", _("首问负责制:答复之前不能转交首问负责人(ISS-6)"))
         if issue.is_closed:
             raise IssueRefused("wrong_state", _("问题已办结"))
+        if to_staff.leave_date is not None and to_staff.leave_date <= clock.today():
+            raise IssueRefused("staff_left", _("该员工已离职,不能成为首问负责人"))
         before = issue.owner_id
         issue.owner = to_staff
         issue.save(update_fields=["owner"])

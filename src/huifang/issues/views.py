@@ -253,7 +253,8 @@ class IssueReassignView(IssueActionView):
     done_message = gettext_lazy("已转交。")
 
     def act(self, issue: Issue, actor: Actor, data: dict[str, Any]) -> None:
-        staff = Staff.objects.filter(pk=data["staff_id"].strip()).first()
+        # only staff the reader may see: another branch's staff id answers as unknown
+        staff = Staff.objects.visible_to(actor.user).filter(pk=data["staff_id"].strip()).first()
         if staff is None:
             raise IssueRefused("invalid", _("员工号不存在"), status=400)
         services.reassign_owner(issue=issue, to_staff=staff, actor=actor)

@@ -451,6 +451,8 @@ def _replace_targets(
     """The draft's targets become ``chosen``; one audit row (count, source, SHA-256 of the ids)."""
     ids = sorted(f"{c.client_id}:{s.staff_id if s else ''}" for c, s in chosen)
     with transaction.atomic():
+        # the row lock order_issue takes: an order issued meanwhile keeps its targets
+        _require_draft(Order.objects.select_for_update().get(pk=order.pk))
         before = order.targets.count()
         order.targets.all().delete()
         OrderTarget.objects.bulk_create(

@@ -126,3 +126,28 @@ def test_closing_a_complaint_when_cmp1_due_date_is_in_an_unknown_year_is_refused
     issue.refresh_from_db()
     assert issue.status == IssueStatus.FEEDBACK and issue.closed_at is None
     assert not Purpose.objects.filter(rule_code="CMP-1").exists()
+
+
+def test_an_inquiry_passes_only_to_staff_in_office_in_the_readers_scope(w: f.World) -> None:
+    """ISS-6: no hand-over to a departed colleague, nor to another branch's staff id (unknown)."""
+    from django.test import Client as Browser
+
+    from huifang.issues.models import Issue
+
+    reg = services.Registration(source=Source.INQUIRY, channel="counter", category="account",
+                                summary="咨询", branch=w.a01)  # fmt: skip
+    with clock.frozen(dt.date(2026, 10, 14)):
+        issue = services.register(registration=reg, actor=f.actor(w.ops))
+        services.answer(issue=issue, actor=f.actor(w.dept), text="已答复")
+        departed = w.agent.staff
+        departed.leave_date = dt.date(2026, 10, 1)
+        departed.save(update_fields=["leave_date"])
+        with pytest.raises(IssueRefused) as caught:
+            services.reassign_owner(issue=issue, to_staff=departed, actor=f.actor(w.manager))
+        assert caught.value.code == "staff_left"
+        browser = Browser()
+        browser.force_login(w.manager)
+        other_branch = w.outsider.staff.pk
+        answer = browser.post(f"/issues/{issue.pk}/reassign/", {"staff_id": other_branch})
+    assert answer.status_code == 400 and "员工号不存在" in answer.content.decode()
+    assert Issue.objects.get(pk=issue.pk).owner_id == w.ops.staff.pk

@@ -238,3 +238,19 @@ def test_a_branch_leader_cannot_manage_orders() -> None:
     order = draft(dept_user())
     with pytest.raises(PermissionDenied):
         upload(branch_user(branch), order, [])
+
+
+def test_an_order_issued_meanwhile_keeps_its_targets() -> None:
+    """The upload re-reads the order under the row lock that issuing takes (no race)."""
+    user = dept_user()
+    order = draft(user)
+    first = clients(UnitFactory(), 2)
+    upload(user, order, [c.client_id for c in first])
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ISSUED)  # another request issued it
+    raw = xlsx_bytes([["client_id"], *([c.client_id] for c in clients(UnitFactory(), 1))])
+    audit_rows = AuditEvent.objects.count()
+    with pytest.raises(OrderRefused) as refused:
+        services.order_targets_from_upload(user=user, order=order, raw=raw)  # a stale draft
+    assert refused.value.code == "wrong_state"
+    assert targets_of(order) == sorted(c.client_id for c in first)
+    assert AuditEvent.objects.count() == audit_rows
