@@ -7,13 +7,9 @@ outside it answers 404, a missing role 403. Pages that name clients are private
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -36,35 +32,16 @@ from huifang.callbacks.verification import (
     verification_rows_check,
 )
 from huifang.clients.selectors import units_in_scope
-from huifang.clients.views import private_page
 from huifang.core import clock
 from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404
+from huifang.core.views import paginate, private_page, query_without_page, user_with_roles
 from huifang.org.choices import UnitKind
 from huifang.org.models import Unit
 
-PAGE_SIZE = 50
 MEMBER_PAGE_SIZE = 100
 # Stored data, in Chinese whatever the interface language (like the audited reasons).
 SCREEN_SOURCE = "页面录入"
-
-
-def _user(request: HttpRequest, *roles: str) -> Any:
-    user = with_grants(request.user)
-    if not user_has_role(user, *roles):
-        raise PermissionDenied
-    return user
-
-
-def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
-    return Paginator(items, size).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    """The filters of the current URL, for the pager's links."""
-    query: QueryDict = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 @method_decorator(private_page, name="dispatch")
@@ -72,7 +49,7 @@ class PlanListView(LoginRequiredMixin, View):
     """回访计划: plans per rule and period with their coverage so far (SPEC §12, CON-7, CON-8)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *PLAN_VIEWERS)
+        user = user_with_roles(request, *PLAN_VIEWERS)
         form = PlanFilterForm(
             request.GET or None,
             rules=selectors.obligation_rule_codes(),
@@ -80,12 +57,12 @@ class PlanListView(LoginRequiredMixin, View):
         )
         filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
         plans = selectors.plan_list(user=user, filters=filters)
-        page = _page(request, plans)
+        page = paginate(request, plans)
         context = {
             "form": form,
             "page": page,
             "rows": [selectors.PlanRow(plan) for plan in page],
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
         }
         return render(request, "callbacks/plan_list.html", context)
 
@@ -97,17 +74,17 @@ class PlanDetailView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         user = with_grants(request.user)
         plan = selectors.plan_detail(user=user, pk=pk)
-        _user(request, *PLAN_VIEWERS)
+        user_with_roles(request, *PLAN_VIEWERS)
         sampled_only = request.GET.get("sampled") == "1"
         members = selectors.plan_members(user=user, plan=plan, sampled_only=sampled_only)
-        page = _page(request, members, MEMBER_PAGE_SIZE)
+        page = paginate(request, members, MEMBER_PAGE_SIZE)
         context = {
             "plan": plan,
             "row": selectors.PlanRow(plan),
             "page": page,
             "members": selectors.member_rows(plan, page),
             "sampled_only": sampled_only,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
         }
         return render(request, "callbacks/plan_detail.html", context)
 
@@ -117,18 +94,18 @@ class TaskListView(LoginRequiredMixin, View):
     """回访任务: the tasks of the user's scope with filters; htmx swaps the table only."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *TASK_VIEWERS)
+        user = user_with_roles(request, *TASK_VIEWERS)
         form = TaskFilterForm(request.GET or None, rules=selectors.obligation_rule_codes())
         filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
         tasks = selectors.task_list(user=user, filters=filters).select_related(
             "client", "target_staff", "assignee"
         )
-        page = _page(request, tasks)
+        page = paginate(request, tasks)
         context = {
             "form": form,
             "page": page,
             "rows": selectors.task_rows(page),
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
         }
         htmx = getattr(request, "htmx", False)
         template = "callbacks/partials/task_table.html" if htmx else "callbacks/task_list.html"
@@ -142,7 +119,7 @@ class TaskDetailView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         user = with_grants(request.user)
         task = selectors.task_detail(user=user, pk=pk)
-        _user(request, *TASK_VIEWERS)
+        user_with_roles(request, *TASK_VIEWERS)
         context = {
             "task": task,
             "why": selectors.task_explanation(task, user=user),
@@ -162,7 +139,7 @@ class VerificationListView(LoginRequiredMixin, View):
         return self.page(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *LISTING_ROLES)
+        user = user_with_roles(request, *LISTING_ROLES)
         form = VerificationEntryForm(request.POST)
         if not form.is_valid():
             return self.page(request, entry_form=form, status=400)
@@ -188,16 +165,16 @@ class VerificationListView(LoginRequiredMixin, View):
         branch = request.GET.get("branch") or None
         if branch:
             get_visible_or_404(Unit.objects.all(), user, code=branch, unit_kind=UnitKind.BRANCH)
-        _user(request, *LIST_VIEWERS)
+        user_with_roles(request, *LIST_VIEWERS)
         entries = selectors.verification_list(user=user, branch=branch)
         context = {
-            "page": _page(request, entries),
+            "page": paginate(request, entries),
             "branch": branch,
             "can_list": user_has_role(user, *LISTING_ROLES),
             "entry_form": entry_form or VerificationEntryForm(),
             "upload_form": upload_form or VerificationUploadForm(),
             "problems": problems or [],
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
         }
         return render(request, "callbacks/verification_list.html", context, status=status)
 
@@ -209,7 +186,7 @@ class VerificationUploadView(LoginRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *LISTING_ROLES)
+        user = user_with_roles(request, *LISTING_ROLES)
         form = VerificationUploadForm(request.POST, request.FILES)
         listing = VerificationListView()
         if not form.is_valid():

@@ -8,9 +8,7 @@ through the selectors, which apply the user's data scope.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -39,6 +37,7 @@ from huifang.clients.selectors import (
 from huifang.clients.services import client_pii_reveal, pii_reveal_allowed
 from huifang.core import pii
 from huifang.core.context_processors import with_grants
+from huifang.core.views import private_page
 
 SEARCH_LIMIT = 50
 CHANGE_LIMIT = 200
@@ -51,19 +50,6 @@ EXTRA_FIELD_LABELS = {
     "address": _("地址"),
     "class": _("客户分类"),
 }
-
-
-def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Never stored by a browser or proxy: for every page that may carry personal data (CLI-4)."""
-    cached = never_cache(view)
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = cached(request, *args, **kwargs)
-        response["Pragma"] = "no-cache"
-        return response
-
-    return wrapped
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,16 @@ from collections import Counter
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.views import View
 
 from huifang.accounts.permissions import user_has_role
 from huifang.calendars.service import CalendarYearMissing
-from huifang.clients.views import private_page
 from huifang.core import clock
-from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404
+from huifang.core.views import RoleView
 from huifang.evaluation import access, closing, evaluations, scorecards, selectors
 from huifang.evaluation.choices import ClosingState, Criterion
 from huifang.evaluation.errors import EvaluationRefused
@@ -42,24 +37,9 @@ from huifang.evaluation.periods import (
 )
 from huifang.org.choices import UnitKind
 from huifang.org.models import Unit
-from huifang.workbench.actors import Actor, actor_of
+from huifang.workbench.actors import Actor
 
-
-@method_decorator(private_page, name="dispatch")
-class EvaluationView(LoginRequiredMixin, View):
-    """Signed in, one of ``roles`` (403 otherwise); the user's grants are read once."""
-
-    roles: tuple[str, ...] = ()
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.user.is_authenticated:
-            with_grants(request.user)
-            if self.roles and not user_has_role(request.user, *self.roles):
-                raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def actor(self, request: HttpRequest) -> Actor:
-        return actor_of(request.user, "ui")
+EvaluationView = RoleView  # signed in, one of ``roles``, grants read once (core.views)
 
 
 def _month(request: HttpRequest) -> str:

@@ -25,9 +25,9 @@ from django.views import View
 
 from huifang.accounts.permissions import user_has_role
 from huifang.clients.models import Client
-from huifang.clients.views import private_page
 from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404
+from huifang.core.views import private_page
 from huifang.evidencepack.access import ROLES
 from huifang.evidencepack.forms import PackPeriodForm
 from huifang.evidencepack.pack import PackRefused, build

@@ -11,22 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views import View
 
 from huifang.accounts.permissions import user_has_role
 from huifang.clients.models import Client
-from huifang.clients.views import private_page
 from huifang.core import clock
-from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404
+from huifang.core.views import RoleView
 from huifang.issues import access, selectors, services
 from huifang.issues.choices import FEEDBACK_STEPS, IssueStatus, Source, StepKind
 from huifang.issues.errors import IssueRefused
@@ -43,27 +39,13 @@ from huifang.issues.forms import (
 from huifang.issues.models import Issue, RoutingRule
 from huifang.org.choices import UnitKind
 from huifang.org.models import Staff, Unit
-from huifang.workbench.actors import Actor, actor_of
+from huifang.workbench.actors import Actor
 from huifang.workbench.choices import FindingCategory
 
 PAGE_SIZE = 50
 
 
-@method_decorator(private_page, name="dispatch")
-class IssuesView(LoginRequiredMixin, View):
-    """Signed in, one of ``roles`` (403 otherwise); the user's grants are read once."""
-
-    roles: tuple[str, ...] = ()
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.user.is_authenticated:
-            with_grants(request.user)
-            if self.roles and not user_has_role(request.user, *self.roles):
-                raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def actor(self, request: HttpRequest) -> Actor:
-        return actor_of(request.user, "ui")
+IssuesView = RoleView  # signed in, one of ``roles``, grants read once (core.views)
 
 
 def _issue(request: HttpRequest, pk: int) -> Issue:

@@ -10,8 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -20,9 +19,9 @@ from django.views import View
 
 from huifang.accounts.permissions import user_has_role
 from huifang.callbacks.access import TASK_VIEWERS
-from huifang.clients.views import private_page
 from huifang.core import clock
 from huifang.core.context_processors import with_grants
+from huifang.core.views import paginate, private_page, query_without_page, user_with_roles
 from huifang.orders import access, selectors, services
 from huifang.orders.choices import OrderStatus
 from huifang.orders.forms import (
@@ -40,34 +39,16 @@ from huifang.org.choices import Position, UnitKind
 from huifang.org.models import Staff, Unit
 from huifang.workbench.models import Questionnaire
 
-PAGE_SIZE = 50
 ITEM_TYPES = {"text": _lazy("文字"), "yesno": _lazy("是否"), "score": _lazy("评分"),
               "choice": _lazy("选择"), "check": _lazy("核对")}  # fmt: skip
 TARGET_PAGE_SIZE = 100
-
-
-def _user(request: HttpRequest, *roles: str) -> Any:
-    user = with_grants(request.user)
-    if not user_has_role(user, *roles):
-        raise PermissionDenied
-    return user
-
-
-def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
-    return Paginator(items, size).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query: QueryDict = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _visible_order(request: HttpRequest, pk: int, *roles: str) -> tuple[Any, Order]:
     """The order (404 outside the scope), then the role (403)."""
     user = with_grants(request.user)
     order = selectors.order_detail(user=user, pk=pk)
-    _user(request, *roles)
+    user_with_roles(request, *roles)
     return user, order
 
 
@@ -93,14 +74,14 @@ class OrderListView(LoginRequiredMixin, View):
     """专项回访与回访计划: the orders of the user's scope."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *access.ORDER_VIEWERS)
+        user = user_with_roles(request, *access.ORDER_VIEWERS)
         form = OrderFilterForm(request.GET or None)
         filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-        page = _page(request, selectors.order_list(user=user, filters=filters))
+        page = paginate(request, selectors.order_list(user=user, filters=filters))
         context = {
             "form": form,
             "page": page,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_create": user_has_role(user, *access.ORDER_CREATORS),
         }
         return render(request, "orders/order_list.html", context)
@@ -111,13 +92,13 @@ class OrderCreateView(LoginRequiredMixin, View):
     """A new draft order (SPC-1, PLAN-1, IB-1, MRG-8)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *access.ORDER_CREATORS)
+        user = user_with_roles(request, *access.ORDER_CREATORS)
         today = clock.today()
         form = self.form(user, initial={"starts_on": today, "ends_on": today})
         return self.page(request, form)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *access.ORDER_CREATORS)
+        user = user_with_roles(request, *access.ORDER_CREATORS)
         form = self.form(user, data=request.POST)
         if not form.is_valid():
             return self.page(request, form, status=400)
@@ -199,10 +180,10 @@ def detail_page(
         "can_issue": services.may_manage(user, order)
         and order.status != OrderStatus.CLOSED
         and (order.is_draft or order.targets.filter(purpose__isnull=True).exists()),
-        "targets": _page(
+        "targets": paginate(
             request, selectors.order_targets(user=user, order=order), TARGET_PAGE_SIZE
         ),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_read_tasks": user_has_role(user, *TASK_VIEWERS),
     }
     if manage:
@@ -349,9 +330,9 @@ class OrderProgressView(LoginRequiredMixin, View):
         context = {
             "order": order,
             "progress": selectors.order_progress(user=user, order=order),
-            "targets": _page(request, targets, TARGET_PAGE_SIZE),
+            "targets": paginate(request, targets, TARGET_PAGE_SIZE),
             "status": status,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_manage": services.may_manage(user, order),
             "can_read_tasks": user_has_role(user, *TASK_VIEWERS),
         }
@@ -365,7 +346,7 @@ class ScorecardView(LoginRequiredMixin, View):
     """REV-5: the MRG-8 scorecards of the service staff in the user's scope."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request, *access.SCORECARD_VIEWERS)
+        user = user_with_roles(request, *access.SCORECARD_VIEWERS)
         form = ScorecardForm(request.GET or ScorecardForm.default(clock.today()))
         cards = []
         if form.is_valid():

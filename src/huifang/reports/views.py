@@ -31,9 +31,9 @@ from django.views import View
 from huifang.accounts.permissions import user_has_role
 from huifang.callbacks.selectors import obligation_rule_codes
 from huifang.clients.selectors import units_in_scope
-from huifang.clients.views import private_page
 from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404, unit_scope
+from huifang.core.views import private_page
 from huifang.org.choices import UnitKind
 from huifang.org.models import Unit
 from huifang.reports import charts, exports, ledger, metrics, tables

@@ -17,14 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.views import View
 from django_htmx.http import HttpResponseClientRefresh
 
 from huifang.accounts.choices import Role
@@ -34,10 +30,9 @@ from huifang.callbacks.models import Task
 from huifang.callbacks.selectors import fact_rows
 from huifang.callbacks.services import AssignmentRefused
 from huifang.classification.models import ClientClass
-from huifang.clients.views import private_page
 from huifang.core import clock
-from huifang.core.context_processors import with_grants
 from huifang.core.scope import get_visible_or_404
+from huifang.core.views import RoleView
 from huifang.workbench import (
     access,
     attempts,
@@ -49,7 +44,7 @@ from huifang.workbench import (
     review,
     selectors,
 )
-from huifang.workbench.actors import Actor, actor_of
+from huifang.workbench.actors import Actor
 from huifang.workbench.choices import (
     CorrectionStatus,
     FindingCategory,
@@ -117,21 +112,7 @@ def _refusal(exc: WorkbenchRefused | AssignmentRefused) -> tuple[list[str], int]
     return [str(r) for r in exc.reasons], 409
 
 
-@method_decorator(private_page, name="dispatch")
-class WorkbenchView(LoginRequiredMixin, View):
-    """Signed in, one of ``roles`` (403 otherwise); the user's grants are read once."""
-
-    roles: tuple[str, ...] = ()
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.user.is_authenticated:
-            with_grants(request.user)
-            if self.roles and not user_has_role(request.user, *self.roles):
-                raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def actor(self, request: HttpRequest) -> Actor:
-        return actor_of(request.user, "ui")
+WorkbenchView = RoleView  # signed in, one of ``roles``, grants read once (core.views)
 
 
 def _tasks(items: Iterable[Any]) -> list[Task]:
