@@ -39,6 +39,7 @@ from huifang.callbacks.choices import Level, TaskKind
 from huifang.clients.choices import ClientStatus, ClientType
 from huifang.clients.models import Client
 from huifang.core import clock
+from huifang.core.errors import Refused
 from huifang.core.pii import scrub
 from huifang.orders import access, rules, uploads
 from huifang.orders.choices import OrderRule, OrderStatus
@@ -57,14 +58,8 @@ TITLE_MAX = 200
 CHUNK = 500
 
 
-class OrderRefused(ValueError):
+class OrderRefused(Refused):
     """A service refused; nothing was written. ``reasons`` are Chinese sentences for the UI."""
-
-    def __init__(self, code: str, *reasons: str, status: int = 409) -> None:
-        self.code = code
-        self.reasons = list(reasons) or [code]
-        self.status = status
-        super().__init__(f"{code}: " + "; ".join(self.reasons))
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,12 @@ shows, each naming its SPEC ID. Services raise it before writing anything.
 
 from __future__ import annotations
 
+from huifang.core.errors import Refused
 
-class WorkbenchRefused(ValueError):
+
+class WorkbenchRefused(Refused):
     """A service refused; nothing was written."""
 
     # codes: not_holder, call_hours, cooling_off, no_evidence, incomplete, recused,
     # marketing_sequence, not_leader, own_record, signed, not_signed, too_few_attempts,
     # bad_file, too_large, retention, wrong_state, no_task, bad_answer, link_invalid
-    def __init__(self, code: str, *reasons: str, status: int = 409) -> None:
-        self.code = code
-        self.reasons = list(reasons) or [code]
-        self.status = status
-        super().__init__(f"{code}: " + "; ".join(self.reasons))
