@@ -6,14 +6,11 @@ its SPEC ID; ``status`` is the HTTP status a view answers with.
 
 from __future__ import annotations
 
+from huifang.core.errors import Refused
 
-class EvaluationRefused(ValueError):
+
+class EvaluationRefused(Refused):
     """A service refused before writing anything."""
 
     # codes: invalid (400), forbidden (403), not_ended, calendar_missing, submitted,
     # not_submitted, unchanged, published, no_drafts, stale
-    def __init__(self, code: str, *reasons: str, status: int = 409) -> None:
-        self.code = code
-        self.reasons = list(reasons) or [code]
-        self.status = status
-        super().__init__(f"{code}: " + "; ".join(self.reasons))

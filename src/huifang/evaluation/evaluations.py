@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -78,9 +79,24 @@ def compute(*, period: str, actor: Actor) -> list[Evaluation]:
     except CalendarYearMissing as exc:
         raise _calendar_refusal(exc) from exc
     weights = params.weights()
+    fetched = Inputs.of([b.code for b in branches], span, today)
     with transaction.atomic():
+        existing = {
+            row.branch_id: row
+            for row in Evaluation.objects.select_for_update().filter(period=span.label)
+        }
         return [
-            _save_draft(branch, span, today, due, weights, states.get(branch.code, {}), actor)
+            _save_draft(
+                branch,
+                span,
+                today,
+                due,
+                weights,
+                states.get(branch.code, {}),
+                actor,
+                fetched,
+                existing.get(branch.code),
+            )  # fmt: skip
             for branch in branches
         ]
 
@@ -96,33 +112,49 @@ def closing_states(branches: list[str], span: Period, today: dt.date) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What the scores of a set of branches read, each fetched once for all of them."""
+
+    due: Mapping[str, list[inputs.DueRow]]
+    reviews: Mapping[str, list[inputs.ReviewRow]]
+    issues: Mapping[str, list[inputs.IssueRow]]
+    names: Mapping[str, str]
+
+    @classmethod
+    def of(cls, branches: list[str], span: Period, as_of: dt.date) -> Inputs:
+        upto = min(span.end, as_of - ONE_DAY)
+        due = inputs.due_purposes_by_branch(branches, span.start, upto)
+        reviews = inputs.decided_reviews_by_branch(branches, span.start, upto)
+        issues = inputs.issues_by_branch(branches, span.start, upto)
+        people = {d.assignee_id for rows in due.values() for d in rows}
+        people |= {r.agent_id for rows in reviews.values() for r in rows}
+        people |= {i.owner_id for rows in issues.values() for i in rows}
+        return cls(due, reviews, issues, inputs.staff_names(p for p in people if p))
+
+
 def figures(
-    branch: str, span: Period, as_of: dt.date, weights: Mapping[str, int],
-    closing_state: Mapping[str, str],
+    branch: str, weights: Mapping[str, int],
+    closing_state: Mapping[str, str], fetched: Inputs,
 ) -> tuple[dict[str, Any], Decimal | None, list[dict[str, Any]]]:  # fmt: skip
-    """Scores, total and the agents' part of one branch, counted as of ``as_of``."""
-    upto = min(span.end, as_of - ONE_DAY)
-    due = inputs.due_purposes(branch, span.start, upto)
-    reviews = inputs.decided_reviews([branch], span.start, upto)
-    issues = inputs.branch_issues(branch, span.start, upto)
+    """Scores, total and the agents' part of one branch (its rows of ``fetched``)."""
+    due = fetched.due.get(branch, [])
+    reviews = fetched.reviews.get(branch, [])
+    issues = fetched.issues.get(branch, [])
     scores, total = scoring.branch_scores(weights, due, reviews, issues, closing_state)
-    people = {d.assignee_id for d in due} | {r.agent_id for r in reviews}
-    people |= {i.owner_id for i in issues}
-    names = inputs.staff_names(p for p in people if p)
-    return scores, total, scoring.agent_part(weights, due, reviews, issues, names)
+    return scores, total, scoring.agent_part(weights, due, reviews, issues, fetched.names)
 
 
 def _save_draft(
     branch: Unit, span: Period, today: dt.date, due: dt.date | None, weights: dict[str, int],
-    closing_state: Mapping[str, str], actor: Actor,
+    closing_state: Mapping[str, str], actor: Actor, fetched: Inputs, row: Evaluation | None,
 ) -> Evaluation:  # fmt: skip
-    scores, total, agents = figures(branch.code, span, today, weights, closing_state)
+    scores, total, agents = figures(branch.code, weights, closing_state, fetched)
     values = {
         "period_start": span.start, "period_end": span.end, "as_of": today, "weights": weights,
         "scores": scores, "total": total, "agents": agents, "computed_at": clock.now(),
         "computed_by": actor.name, "publish_due": due,
     }  # fmt: skip
-    row = Evaluation.objects.select_for_update().filter(period=span.label, branch=branch).first()
     before = None if row is None else {"as_of": row.as_of, "total": row.total}
     if row is None:
         row = Evaluation.objects.create(period=span.label, branch=branch, **values)

@@ -115,11 +115,14 @@ class DueRow:
         return self.done and self.signed_on is not None and self.signed_on <= self.due_date
 
 
-def due_purposes(branch: str, start: dt.date, upto: dt.date) -> list[DueRow]:
-    """Purposes of branch-level tasks of ``branch`` due in ``[start, upto]``; cancelled left out."""
+def due_purposes_by_branch(
+    branches: Iterable[str], start: dt.date, upto: dt.date
+) -> dict[str, list[DueRow]]:
+    """Purposes of branch-level tasks due in ``[start, upto]`` (cancelled left out), in one
+    query for every branch of ``branches``, by branch code."""
     rows = (
         Purpose.objects.filter(
-            task__branch_id=branch,
+            task__branch_id__in=sorted(branches),
             task__level=Level.BRANCH,
             due_date__gte=start,
             due_date__lte=upto,
@@ -127,13 +130,22 @@ def due_purposes(branch: str, start: dt.date, upto: dt.date) -> list[DueRow]:
         .exclude(task__status=TaskStatus.CANCELLED)
         .order_by("pk")
         .values_list(
-            "pk", "task__assignee_id", "task__status", "due_date", "task__record__agent_signed_at"
-        )
+            "task__branch_id",
+            "pk",
+            "task__assignee_id",
+            "task__status",
+            "due_date",
+            "task__record__agent_signed_at",
+        )  # fmt: skip
     )
-    return [
-        DueRow(pk, assignee, status, due, signed.astimezone(SHANGHAI).date() if signed else None)
-        for pk, assignee, status, due, signed in rows
-    ]
+    found: dict[str, list[DueRow]] = defaultdict(list)
+    for branch, pk, assignee, status, due, signed in rows:
+        found[branch].append(
+            DueRow(
+                pk, assignee, status, due, signed.astimezone(SHANGHAI).date() if signed else None
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,22 @@ def decided_reviews(
     return [ReviewRow(*row) for row in rows]
 
 
+def decided_reviews_by_branch(
+    branches: Iterable[str], start: dt.date, end: dt.date
+) -> dict[str, list[ReviewRow]]:
+    """``decided_reviews`` of branch-level records of every branch of ``branches``, by branch."""
+    reviews = Review.objects.filter(
+        status__in=DECIDED, decided_at__date__gte=start, decided_at__date__lte=end,
+        record__level=Level.BRANCH, branch_id__in=sorted(branches),
+    ).exclude(reason=ReviewReason.UNREACHABLE)  # fmt: skip
+    found: dict[str, list[ReviewRow]] = defaultdict(list)
+    for branch, pk, agent, status in reviews.order_by("pk").values_list(
+        "branch_id", "pk", "record__agent_id", "status"
+    ):
+        found[branch].append(ReviewRow(pk, agent, status))
+    return found
+
+
 @dataclass(frozen=True)
 class IssueRow:
     """An issue of the branch raised in the period and whether a deadline was breached (ISS-5)."""
@@ -189,14 +217,26 @@ def branch_issues(branch: str, start: dt.date, end: dt.date) -> list[IssueRow]:
     Each is the person's of its first-question owner (ISS-6), else of its agent or
     handler, who gives the feedback to the client (ISS-3) that closes the loop.
     """
+    return issues_by_branch([branch], start, end).get(branch, [])
+
+
+def issues_by_branch(
+    branches: Iterable[str], start: dt.date, end: dt.date
+) -> dict[str, list[IssueRow]]:
+    """``branch_issues`` of every branch of ``branches`` in one query, by branch code."""
     from huifang.issues.models import Issue
 
     rows = (
-        Issue.objects.filter(branch_id=branch, raised_on__gte=start, raised_on__lte=end)
+        Issue.objects.filter(
+            branch_id__in=sorted(branches), raised_on__gte=start, raised_on__lte=end
+        )  # fmt: skip
         .order_by("pk")
-        .values_list("pk", "owner_id", "agent_id", "breached_answer", "breached_loop")
+        .values_list("branch_id", "pk", "owner_id", "agent_id", "breached_answer", "breached_loop")
     )
-    return [IssueRow(pk, owner or agent, a, b) for pk, owner, agent, a, b in rows]
+    found: dict[str, list[IssueRow]] = defaultdict(list)
+    for branch, pk, owner, agent, a, b in rows:
+        found[branch].append(IssueRow(pk, owner or agent, a, b))
+    return found
 
 
 def staff_names(staff_ids: Iterable[str]) -> dict[str, str]:

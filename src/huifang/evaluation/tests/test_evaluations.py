@@ -130,7 +130,9 @@ def quarter(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
             closing.submit(branch=a, month=month, actor=actor_of(ops))
     rows = {a.code: [IssueRow(n, people[o].pk if o else None, x, y)
                      for n, (o, x, y) in enumerate(SEED_ISSUES, 1)]}  # fmt: skip
-    monkeypatch.setattr(inputs, "branch_issues", lambda code, start, end: rows.get(code, []))
+    monkeypatch.setattr(
+        inputs, "issues_by_branch", lambda codes, start, end: {c: rows.get(c, []) for c in codes}
+    )
     return SimpleNamespace(a=a, b=b, people=people, compliance=hq_user())
 
 
