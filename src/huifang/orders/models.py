@@ -26,6 +26,9 @@ from huifang.workbench.choices import Method
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
+    # a company-wide order reaches branches through its targets (the scope matrix reads this)
+    branch_field = "targets__branch"
+
     def visible_to(self, user: Any) -> OrderQuerySet:
         """All orders for HQ roles; else the issued orders with a target in the user's units."""
         scope = access.scope_of(user)

@@ -342,8 +342,6 @@ def test_branch_b_sees_nothing_of_branch_a(
 
 
 def _in_branch_a(queryset: Any, world: SimpleNamespace) -> Any:
-    field = getattr(queryset, "branch_field", None)
-    if field is None:  # a company-wide object seen through its branch rows (orders.Order)
-        return queryset.filter(targets__branch_id=world.a01.code)
+    field = queryset.branch_field
     lookup = field if field.endswith("code") else f"{field}_id"
     return queryset.filter(**{lookup: world.a01.code})
