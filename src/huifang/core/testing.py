@@ -21,9 +21,11 @@ import contextlib
 import io
 import itertools
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -387,3 +389,18 @@ def isolated_data_dir(settings: Any, tmp_path: Any) -> Any:
     settings.DATA_DIR = data
     settings.ARCHIVE_DIR = data / "archive"
     return data
+
+
+# --- browser tests (Playwright on the machine's Chromium) ------------------------------------
+
+CHROMIUM = os.environ.get("HUIFANG_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"  # screenshots, at the repo root
+# Chromium's own calls home switched off: every request a page makes is the page's (NFR-4).
+CLOSED_NETWORK_FLAGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

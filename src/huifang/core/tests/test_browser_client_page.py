@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,19 +18,10 @@ import pytest
 from huifang.accounts.choices import Role
 from huifang.accounts.tests.factories import PASSWORD, user_with_role
 from huifang.clients.tests.factories import ClientFactory, id_card_number
+from huifang.core.testing import ARTIFACTS, CHROMIUM, CLOSED_NETWORK_FLAGS
 from huifang.org.tests.factories import UnitFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM = os.environ.get("HUIFANG_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[4] / "artifacts"
-CLOSED_NETWORK_FLAGS = [
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def test_an_agent_signs_in_and_sees_a_masked_chinese_client_page(live_server: Any) -> None:

@@ -11,26 +11,16 @@ call runs under Playwright's event loop.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from huifang.accounts.tests.factories import PASSWORD
+from huifang.core.testing import ARTIFACTS, CHROMIUM, CLOSED_NETWORK_FLAGS
 from huifang.reports.tests.brokerage import END, START, build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM = os.environ.get("HUIFANG_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[4] / "artifacts"
-CLOSED_NETWORK_FLAGS = [
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 

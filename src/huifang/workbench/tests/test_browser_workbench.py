@@ -33,6 +33,7 @@ from huifang.accounts.choices import Role
 from huifang.accounts.tests.factories import PASSWORD
 from huifang.callbacks.models import Task
 from huifang.core import clock
+from huifang.core.testing import ARTIFACTS, CHROMIUM, CLOSED_NETWORK_FLAGS
 from huifang.workbench import questionnaires
 from huifang.workbench.choices import (
     EvidenceKind,
@@ -47,16 +48,6 @@ from huifang.workbench.models import Attempt, Evidence, QuestionnaireLink, Recor
 from huifang.workbench.tests import factories as f
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM = os.environ.get("HUIFANG_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[4] / "artifacts"
-CLOSED_NETWORK_FLAGS = [
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NEXT_DAY_10AM = dt.datetime(2026, 10, 15, 10, 0, tzinfo=clock.SHANGHAI)
 PHONE = {"width": 390, "height": 844}
 PHONE_UA = (
