@@ -22,6 +22,13 @@ in a fresh connection in the same process, with the same Arrow inputs. The
 run's per-rule counts are checked against counts made independently from the
 generated arrays or the database; a disagreement exits 1.
 
+The write phase has two floors on PostgreSQL (``write_floors``), with the very
+rows the run inserted into the task, purpose and event tables: the bare floor
+COPYs them into unindexed, unconstrained copies of the tables; the keys floor
+COPYs them into the real tables with only the keys integrity requires (primary
+keys, the purpose key, the CON-4 partial unique indexes, the foreign and check
+constraints), the other indexes dropped in a transaction that is rolled back.
+
 Targets on 2 cores for the ordinary date: rule evaluation ≤ 3× its floor; tasks
 written (task + purpose + event rows / write-phase seconds) ≥ 500,000 rows/s;
 the whole run ≤ 60 s after the feed is archived.
@@ -43,10 +50,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from _nightly_data import DAY, QUARTER_DAY, Brokerage
 from _setup import bench_parser, fresh_environment
 
 WRITE_INPUTS = {"entries_arrow", "purposes_arrow"}  # write phase: not replayed
+# the tables of the write figure (task + purpose + event rows / write-phase seconds)
+WRITTEN = ("callbacks_task", "callbacks_purpose", "callbacks_taskevent")
+# CON-4: unique indexes (not constraints), so integrity: the keys floor keeps them
+KEPT_INDEXES = {"uniq_open_task_per_contact", "uniq_open_task_per_staff_target"}
+FLOOR_TRIES = 3  # a floor is the best of this many COPYs
 TARGET_RULES_OVER_FLOOR = 3.0
 TARGET_WRITE_ROWS_PER_S = 500_000
 TARGET_RUN_S = 60.0
@@ -90,6 +104,7 @@ class Trace:
     )  # op, what, rows, t0, t1
     paused: list[tuple[float, float]] = field(default_factory=list)
     depth: int = 0
+    inserted: list[tuple[str, Any, float]] = field(default_factory=list)  # table, Arrow rows, t0
 
     def recorder(
         self, con: Any, sql: str, params: Sequence[Any] | None, began: float, ended: float
@@ -151,13 +166,20 @@ def instrument(trace: Trace) -> Callable[[], None]:
                 rows = result if isinstance(result, int) else getattr(result, "num_rows", 0)
                 what = re.sub(r"\s+", " ", str(args[0]))[:70] if args else ""
                 trace.db.append((name, what, int(rows), began, time.perf_counter()))
+                if name == "insert" and what in WRITTEN and isinstance(args[1], pa.Table):
+                    trace.inserted.append((what, args[1], began))  # for the write floors
             return result
 
         return timed
 
     for name, original in originals.items():
         setattr(bulk, name, wrap(name, original))
-    return lambda: [setattr(bulk, n, o) for n, o in originals.items()] and None
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(bulk, name, original)
+
+    return undo
 
 
 def sql_logger(trace: Trace) -> Callable[..., Any]:
@@ -274,8 +296,9 @@ def replay(trace: Trace, start: float, end: float, workdir: Path) -> None:
         con.close()
 
 
-def measure(day: dt.date, workdir: Path) -> dict[str, Any]:
-    """Run ``day`` and return its figures: phases against their floors, hot spots, counts."""
+def measure(day: dt.date, workdir: Path) -> tuple[dict[str, Any], list[tuple[str, pa.Table]]]:
+    """Run ``day``; its figures (phases against their floors, hot spots, counts) and the
+    rows its write phase inserted into the ``WRITTEN`` tables (for ``write_floors``)."""
     from huifang.callbacks.models import NightlyRun
 
     trace, began, ended = run_date(day)
@@ -294,9 +317,13 @@ def measure(day: dt.date, workdir: Path) -> dict[str, Any]:
         }  # fmt: skip
     out["whole_run_s"] = round(ended - began - trace.paused_in(began, ended), 3)
     wa, wb = bounds["write"]
-    written = sum(r for op, what, r, t0, _t1 in trace.db if op == "insert" and wa <= t0 < wb
-                  and re.search(r"callbacks_(task|purpose|taskevent)\b", what))  # fmt: skip
+    inserts = [(r, t1 - t0) for op, what, r, t0, t1 in trace.db
+               if op == "insert" and wa <= t0 < wb and what in WRITTEN]  # fmt: skip
+    written = sum(r for r, _s in inserts)
+    batches = [(name, rows) for name, rows, t0 in trace.inserted if wa <= t0 < wb]
+    assert sum(rows.num_rows for _n, rows in batches) == written, "a write not captured"
     out["rows_written"] = written
+    out["write_copy_s"] = round(sum(s for _r, s in inserts), 3)  # the run's bulk.insert calls
     out["write_rows_per_s"] = round(written / out["write"]["s"]) if out["write"]["s"] else 0
     rules = out["rules"]
     out["rules_over_floor"] = round(rules["s"] / rules["floor_s"], 2) if rules["floor_s"] else None
@@ -318,7 +345,7 @@ def measure(day: dt.date, workdir: Path) -> dict[str, Any]:
     ]
     out["messages"] = [m for _t, m in trace.messages]
     out["summary"] = NightlyRun.objects.get(business_date=day).summary
-    return out
+    return out, batches
 
 
 def phase_of(bounds: dict[str, tuple[float, float]], t: float) -> str:
@@ -342,6 +369,129 @@ def per_rule(trace: Trace, bounds: dict[str, tuple[float, float]]) -> list[dict[
     return rows
 
 
+# ---------------------------------------------------------------- write floors
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _copy_seconds(batches: list[tuple[str, pa.Table]], target: Callable[[str], str]) -> float:
+    """The rows COPYed (the bulk writer's own COPY) into ``target(table)``, in the run's order."""
+    from django.db import connection
+
+    from huifang.core import bulk
+
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        for name, rows in batches:
+            bulk._pg_copy(cursor, target(name), rows)
+        return time.perf_counter() - began
+
+
+def _state() -> tuple[list[tuple[str, str]], list[Any]]:
+    """The ``WRITTEN`` tables' indexes (name, definition) and their max(id)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1",
+            [list(WRITTEN)],
+        )
+        indexes = cursor.fetchall()
+        tops = []
+        for name in WRITTEN:
+            cursor.execute(f"SELECT max(id) FROM {_q(name)}")
+            tops.append(cursor.fetchone()[0])
+    return indexes, tops
+
+
+def _unique_copies(
+    batches: list[tuple[str, pa.Table]], tops: dict[str, int]
+) -> list[tuple[str, pa.Table]]:
+    """The rows made new to the real tables: ``id`` and ``task_id`` shifted past max(id);
+    the purpose key, client and staff target suffixed, which keeps each in its place
+    among the existing keys (an index insertion where the run's went, not at the end)."""
+    out = []
+    for name, rows in batches:
+        by = {"id": tops[name], "task_id": tops["callbacks_task"]}
+        for i, column in enumerate(rows.column_names):
+            if column in by:
+                shift = pa.scalar(by[column], rows.schema.field(i).type)
+                rows = rows.set_column(i, column, pc.add(rows.column(i), shift))
+            elif column in ("key", "client_id", "target_staff_id"):
+                suffixed = pc.binary_join_element_wise(rows.column(i), "~f", "")
+                rows = rows.set_column(i, column, suffixed)
+        out.append((name, rows))
+    return out
+
+
+def write_floors(batches: list[tuple[str, pa.Table]]) -> dict[str, Any] | None:
+    """The write phase's floors with the run's very rows (PostgreSQL; None on SQLite).
+
+    Bare: COPY into copies of the tables without an index or constraint, created in a
+    transaction that is rolled back (logged tables, as the real ones: the same WAL).
+    Keys: COPY into the real tables in a transaction that drops every index backing no
+    constraint except the CON-4 unique ones, then is rolled back; the primary keys, the
+    purpose key, the foreign keys and the check constraint stay. Ids the tables generate
+    come from their sequences, which are set back afterwards. Each is the best of
+    ``FLOOR_TRIES``. Exits 1 if the tables' indexes or rows differ afterwards.
+    """
+    from django.db import connection, transaction
+
+    from huifang.core import bulk
+
+    if connection.vendor != "postgresql":
+        return None
+    rows = sum(t.num_rows for _n, t in batches)
+    names = list(dict.fromkeys(n for n, _t in batches))
+    before = _state()
+    with connection.cursor() as cursor:
+        sequences = {}
+        for name in names:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [name])
+            sequence = cursor.fetchone()[0]
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
+            sequences[sequence] = cursor.fetchone()
+    dropped = [
+        i for name in WRITTEN for i, _sql in bulk.secondary_indexes(name) if i not in KEPT_INDEXES
+    ]
+    shifted = _unique_copies(
+        batches, {n: top or 0 for n, top in zip(WRITTEN, before[1], strict=True)}
+    )
+    bare = keys = float("inf")
+    for _ in range(FLOOR_TRIES):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for name in names:
+                    cursor.execute(
+                        f"CREATE TABLE {_q('_floor_' + name)} "
+                        f"(LIKE {_q(name)} INCLUDING DEFAULTS INCLUDING IDENTITY)"
+                    )
+            bare = min(bare, _copy_seconds(batches, lambda n: _q("_floor_" + n)))
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for index in dropped:
+                    cursor.execute(f"DROP INDEX {_q(index)}")
+            keys = min(keys, _copy_seconds(shifted, _q))
+            transaction.set_rollback(True)
+        with connection.cursor() as cursor:
+            for sequence, (last, called) in sequences.items():
+                cursor.execute("SELECT setval(%s, %s, %s)", [sequence, last, called])
+    after = _state()
+    if after != before:
+        raise SystemExit(
+            f"the keys floor's rollback left the tables changed: {len(before[0])} indexes before, "
+            f"{len(after[0])} after; max(id) {before[1]} before, {after[1]} after"
+        )
+    return {
+        "rows": rows, "bare_s": round(bare, 3), "bare_rows_per_s": round(rows / bare),
+        "keys_s": round(keys, 3), "keys_rows_per_s": round(rows / keys),
+        "indexes": len(before[0]), "dropped_for_keys_floor": dropped,
+    }  # fmt: skip
+
+
 # ---------------------------------------------------------------- checks
 
 
@@ -354,7 +504,9 @@ def expected(b: Brokerage, day: dt.date) -> dict[str, int]:
         scheme="CLS-1", class_code__in=["vip", "core"], client__open_date__lte=day
     ).count()
     month = f"CORE-1:{day:%Y-%m}:"
-    done = Purpose.objects.filter(key__startswith=month, business_date__lt=day).count()
+    done = Purpose.objects.filter(  # rule_code: through its index (keys have no LIKE index)
+        rule_code="CORE-1", key__startswith=month, business_date__lt=day
+    ).count()
     return {
         "NEW-1": b.broker_introduced(day),
         "KEY-1": len(b.bumped) if day == DAY else 0,
@@ -389,7 +541,14 @@ def show(title: str, figures: dict[str, Any]) -> None:
         )
     print(f"    {'whole run':14s} {figures['whole_run_s']:9.3f}")
     print(f"    rules / floor {figures['rules_over_floor']}, rows written {figures['rows_written']:,} "
-          f"at {figures['write_rows_per_s']:,} rows/s")  # fmt: skip
+          f"at {figures['write_rows_per_s']:,} rows/s (their COPY in the run {figures['write_copy_s']:.3f} s "
+          f"of the write phase's {figures['write']['s']:.3f} s)")  # fmt: skip
+    if "write_floors" in figures:
+        f, floors = figures["write_floors"], "floors n/a (SQLite)"
+        if f:
+            floors = (f"floor with keys only {f['keys_rows_per_s']:,} rows/s ({f['keys_s']:.3f} s); "
+                      f"bare floor {f['bare_rows_per_s']:,} rows/s ({f['bare_s']:.3f} s)")  # fmt: skip
+        print(f"    tasks written {figures['write_rows_per_s']:,} rows/s; {floors}")
     print(f"    {'rule':10s} {'run_s':>8s} {'floor_s':>8s} {'duckdb_s':>9s} {'db_s':>8s}")
     for r in figures["per_rule"]:
         print(
@@ -437,8 +596,10 @@ def main() -> None:
     filled = time.perf_counter() - began
     workdir = Path(data_dir) / "tmp" / "floor"
     workdir.mkdir(parents=True, exist_ok=True)
-    quarter = measure(QUARTER_DAY, workdir)
-    ordinary = measure(DAY, workdir)
+    quarter, _rows = measure(QUARTER_DAY, workdir)
+    ordinary, written = measure(DAY, workdir)
+    floors = ordinary["write_floors"] = write_floors(written)
+    del written, _rows
     problems = check(b, QUARTER_DAY, quarter["summary"]) + check(b, DAY, ordinary["summary"])
 
     o = ordinary
@@ -449,7 +610,12 @@ def main() -> None:
         "ordinary_whole_run_s": o["whole_run_s"], "ordinary_rules_s": o["rules"]["s"],
         "ordinary_rules_floor_s": o["rules"]["floor_s"], "ordinary_rules_over_floor": o["rules_over_floor"],
         "ordinary_write_s": o["write"]["s"], "ordinary_rows_written": o["rows_written"],
-        "ordinary_write_rows_per_s": o["write_rows_per_s"], "quarter_whole_run_s": quarter["whole_run_s"],
+        "ordinary_write_rows_per_s": o["write_rows_per_s"], "ordinary_write_copy_s": o["write_copy_s"],
+        "ordinary_write_floor_keys_rows_per_s": floors["keys_rows_per_s"] if floors else "n/a",
+        "ordinary_write_floor_bare_rows_per_s": floors["bare_rows_per_s"] if floors else "n/a",
+        "target_write_above_keys_floor": "n/a" if floors is None else
+                                         "yes" if floors["keys_rows_per_s"] < TARGET_WRITE_ROWS_PER_S else "no",
+        "quarter_whole_run_s": quarter["whole_run_s"],
         "quarter_rules_over_floor": quarter["rules_over_floor"], "quarter_write_rows_per_s": quarter["write_rows_per_s"],
         "cpus": os.cpu_count(),
     }  # fmt: skip
@@ -459,13 +625,23 @@ def main() -> None:
         print(f"  {key:30s} {shown}")
     show("ordinary date", ordinary)
     show("quarter start", quarter)
+    # the verdict compares the run's own figure; the floor only says whether it can be met
+    if floors is None:
+        reach = "(floors n/a on SQLite)"
+    elif floors["keys_rows_per_s"] < TARGET_WRITE_ROWS_PER_S:
+        reach = (f"(500,000 is above the floor with keys only, {floors['keys_rows_per_s']:,} rows/s: "
+                 "not reachable without dropping integrity)")  # fmt: skip
+    else:
+        reach = (
+            f"(500,000 is within the floor with keys only, {floors['keys_rows_per_s']:,} rows/s)"
+        )
     targets = [
-        ("rule evaluation ≤ 3× floor", (o["rules_over_floor"] or 0) <= TARGET_RULES_OVER_FLOOR),
-        ("tasks written ≥ 500,000 rows/s", o["write_rows_per_s"] >= TARGET_WRITE_ROWS_PER_S),
-        ("whole run ≤ 60 s", o["whole_run_s"] <= TARGET_RUN_S),
+        ("rule evaluation ≤ 3× floor", (o["rules_over_floor"] or 0) <= TARGET_RULES_OVER_FLOOR, ""),
+        ("tasks written ≥ 500,000 rows/s", o["write_rows_per_s"] >= TARGET_WRITE_ROWS_PER_S, reach),
+        ("whole run ≤ 60 s", o["whole_run_s"] <= TARGET_RUN_S, ""),
     ]
-    for name, ok in targets:
-        print(f"  target {name:34s} {'met' if ok else 'NOT MET'}")
+    for name, ok, note in targets:
+        print(f"  target {name:34s} {'met' if ok else 'NOT MET'} {note}".rstrip())
     out = Path("artifacts")
     out.mkdir(exist_ok=True)
     suffix = "-smoke" if args.smoke else ""

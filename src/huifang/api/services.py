@@ -90,10 +90,15 @@ def token_revoke(*, user: User, name: str) -> ApiToken:
 
 
 def token_resolve(raw: str) -> tuple[ApiToken | None, str]:
-    """The active token of an active user matching ``raw``, or None and why not."""
+    """The active token of an active user matching ``raw``, or None and why not.
+
+    One query: the token, its user and the user's staff member (the workbench's actor).
+    """
     if not raw.startswith(TOKEN_PREFIX):
         return None, "malformed token"
-    token = ApiToken.objects.select_related("user").filter(digest=digest(raw)).first()
+    token = (
+        ApiToken.objects.select_related("user", "user__staff").filter(digest=digest(raw)).first()
+    )
     if token is None:
         return None, "unknown token"
     if token.revoked_at is not None:

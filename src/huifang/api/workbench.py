@@ -39,7 +39,7 @@ from huifang.api.workbench_schemas import (
 from huifang.audit.context import audit_context, current
 from huifang.audit.services import audit_record
 from huifang.calendars.service import CalendarYearMissing
-from huifang.callbacks.models import Task
+from huifang.callbacks.models import Purpose, Task
 from huifang.classification.models import ClientClass
 from huifang.clients.models import Client
 from huifang.core import pii
@@ -84,7 +84,7 @@ def workbench_next(request: HttpRequest) -> Status[Any]:
         task = queue.next_task(actor=actor)
         if task is None:
             return 204, None
-        return 200, _task_out(task, actor)
+        return 200, _task_out(task, actor, held=True)  # next_task returns the task he holds
 
     return _call(request, "next", None, work)
 
@@ -115,7 +115,7 @@ def workbench_attempt(
             retry_after=payload.retry_after,
         )  # fmt: skip
         created = bool(getattr(attempt, "created", True))
-        return (201 if created else 200), _attempt_out(attempt, created=created)
+        return (201 if created else 200), _attempt_out(attempt, task, created=created)
 
     return _call(request, "attempt", task_id, work)
 
@@ -173,11 +173,12 @@ def workbench_answers(
         record = _record(_task(actor, task_id))
         sections = _section_answers(payload)
         findings = [f.model_dump(exclude_none=True, mode="json") for f in payload.findings]
+        loaded = records.Loaded()
         saved = records.save_answers(
             record=record, actor=actor, answers=sections, findings=findings, notes=payload.notes,
-            problem_handling=payload.problem_handling, method=payload.method,
+            problem_handling=payload.problem_handling, method=payload.method, loaded=loaded,
         )  # fmt: skip
-        return 200, _record_out(saved)
+        return 200, _record_out(saved, loaded)
 
     return _call(request, "answers", task_id, work)
 
@@ -190,8 +191,10 @@ def workbench_sign(request: HttpRequest, task_id: int = TaskId) -> Status[Any]:
     (EXE-2), ``incomplete`` (EXE-4), ``signed``."""
 
     def work(actor: Actor) -> Answer:
-        record = _record(_task(actor, task_id))
-        return 200, _record_out(records.sign_agent(record=record, actor=actor))
+        record, loaded = _record(_task(actor, task_id)), records.Loaded()
+        return 200, _record_out(
+            records.sign_agent(record=record, actor=actor, loaded=loaded), loaded
+        )
 
     return _call(request, "sign", task_id, work)
 
@@ -217,7 +220,10 @@ def workbench_release(request: HttpRequest, task_id: int = TaskId) -> Status[Any
 def _call(
     request: HttpRequest, operation: str, task_id: int | None, work: Callable[[Actor], Answer]
 ) -> Status[Any]:
-    """Run ``work`` as the token's agent in one transaction; refusals roll back; one audit row."""
+    """Run ``work`` as the token's agent in one transaction; refusals roll back; one audit row.
+
+    The row of a call that succeeds is written in the work's own transaction (one commit);
+    a refused call's, after the rollback, in its own."""
     token: ApiToken = request.auth  # type: ignore[attr-defined]
     user = token.user
     with audit_context(user.get_username(), user_id=user.pk, request_id=current().request_id):
@@ -228,6 +234,8 @@ def _call(
                 )
             with transaction.atomic():
                 status, body = work(actor_of(user, channel="api"))
+                _audit_call(request, token, status, operation=operation, task=task_id, body=body)
+            return Status(status, body)
         except WorkbenchRefused as refused:
             status, body = refused.status, {"code": refused.code, "reasons": refused.reasons}
         except Http404:
@@ -330,20 +338,25 @@ def _section_answers(payload: AnswersIn) -> dict[int, dict[str, dict[str, Any]]]
 # ---------------------------------------------------------------- answers out
 
 
-def _task_out(task: Task, actor: Actor) -> dict[str, Any]:
+def _task_out(task: Task, actor: Actor, *, held: bool | None = None) -> dict[str, Any]:
     record = Record.objects.filter(task=task).first()
     staff = task.target_staff
+    # the purposes once (rule order, as records.open_record orders the sections), with their
+    # policy versions and this task (the questionnaire choice reads both)
+    purposes = list(task.purposes.select_related("policy_version").order_by("rule_code", "id"))
+    for purpose in purposes:
+        purpose.task = task
     return {
         "id": task.pk, "branch": task.branch_id, "level": task.level, "kind": task.kind,
         "status": task.status, "client": _client_out(task.client) if task.client else None,
         "target_staff": {"staff_id": staff.pk, "name": staff.name} if staff else None,
         "purposes": [
             {"id": p.pk, "rule_id": p.rule_id, "rule_code": p.rule_code, "facts": p.facts_dict,
-             "due_date": p.due_date} for p in task.purposes.order_by("due_date", "id")
+             "due_date": p.due_date} for p in sorted(purposes, key=lambda p: (p.due_date, p.pk))
         ],
-        "sections": _sections(task, record), "opens_at": task.opens_at, "due_date": task.due_date,
+        "sections": _sections(task, record, purposes), "opens_at": task.opens_at, "due_date": task.due_date,
         "retry_after": task.retry_after, "overdue_since": task.overdue_since,
-        "held": _holds(task, actor),
+        "held": _holds(task, actor) if held is None else held,
         "record": {"number": record.number, "status": record.status, "method": record.method}
         if record else None,
     }  # fmt: skip
@@ -357,16 +370,15 @@ def _client_out(client: Client) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _sections(task: Task, record: Record | None) -> list[dict[str, Any]]:
+def _sections(task: Task, record: Record | None, purposes: list[Purpose]) -> list[dict[str, Any]]:
     """The record's sections; before it is opened, each purpose's questionnaire (no id yet)."""
     if record is not None:
         return [
             _section_out(s.pk, s.purpose_id, s.questionnaire, s.answers)
             for s in record.sections.select_related("questionnaire").order_by("position", "id")
         ]
-    purposes = task.purposes.order_by("rule_code", "id")  # as records.open_record orders them
     shown = [_section_out(None, p.pk, questionnaires.for_purpose(p), {}) for p in purposes]
-    general = questionnaires.general_code(task)
+    general = questionnaires.general_code(task, purposes)
     if not any(s["questionnaire"] == general for s in shown):
         shown.append(_section_out(None, None, questionnaires.current(general), {}))
     return shown
@@ -388,9 +400,13 @@ def _section_out(
     }  # fmt: skip
 
 
-def _attempt_out(attempt: Attempt, *, created: bool) -> dict[str, Any]:
-    task = Task.objects.get(pk=attempt.task_id)
-    record = Record.objects.filter(task=task).values_list("number", flat=True).first()
+def _attempt_out(attempt: Attempt, task: Task, *, created: bool) -> dict[str, Any]:
+    """The attempt and its task as the service left it (``log_attempt`` updates ``task``)."""
+    if not created:
+        task.refresh_from_db(fields=["status"])  # a repeated call id wrote nothing: as stored
+    record = getattr(attempt, "record_number", None)  # the record this try opened
+    if record is None:
+        record = Record.objects.filter(task=task).values_list("number", flat=True).first()
     return {
         "id": attempt.pk, "task_id": attempt.task_id, "at": attempt.at, "method": attempt.method,
         "outcome": attempt.outcome, "call_id": attempt.call_id, "retry_after": attempt.retry_after,
@@ -405,8 +421,10 @@ def _evidence_out(found: Evidence) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _record_out(record: Record) -> dict[str, Any]:
-    sections = record.sections.select_related("questionnaire").order_by("position", "id")
+def _record_out(record: Record, loaded: records.Loaded | None = None) -> dict[str, Any]:
+    """The record as stored; ``loaded``: its rows as the service just wrote them."""
+    loaded = loaded or records.Loaded()
+    sections = loaded.sections_of(record)
     return {
         "number": record.number, "task_id": record.task_id, "status": record.status,
         "method": record.method, "callback_date": record.callback_date,
@@ -416,7 +434,7 @@ def _record_out(record: Record) -> dict[str, Any]:
         ],
         "findings": [
             {"kind": f.kind, "category": f.category, "text": f.text, "purpose_id": f.purpose_id}
-            for f in record.findings.order_by("id")
+            for f in loaded.findings_of(record)
         ],
         "notes": record.notes, "problem_handling": record.problem_handling,
         "banned_phrases": list(record.banned_phrases or []),

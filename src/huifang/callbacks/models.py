@@ -154,9 +154,12 @@ class Task(models.Model):
     overdue mark (SPEC §12).
     """
 
+    # No single-column index on client, assignee or run: the nightly run writes every index
+    # (issue 6); (client, quarter) and (assignee, status) serve a filter on either alone,
+    # and nothing reads tasks by run (the run's change set is its events).
     client = models.ForeignKey(
         "clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, db_constraint=False,
-        null=True, blank=True, related_name="callback_tasks",
+        null=True, blank=True, db_index=False, related_name="callback_tasks",
     )  # fmt: skip
     target_staff = models.ForeignKey(
         "org.Staff", verbose_name=_("回访对象(员工)"), on_delete=models.PROTECT, null=True,
@@ -182,7 +185,7 @@ class Task(models.Model):
     cap_reason = models.TextField(_("超限原因"), blank=True)
     assignee = models.ForeignKey(
         "org.Staff", verbose_name=_("回访人员"), on_delete=models.PROTECT, null=True, blank=True,
-        db_constraint=False, related_name="+",
+        db_constraint=False, db_index=False, related_name="+",
     )  # fmt: skip
     unassigned_reason = models.TextField(_("未分配原因"), blank=True)
     opens_at = models.DateTimeField(_("可回访时间"), null=True, blank=True)
@@ -190,7 +193,12 @@ class Task(models.Model):
     # the workbench queue skips a task until then (EXE-3: a failed try is retried later)
     retry_after = models.DateTimeField(_("再次回访时间"), null=True, blank=True)
     run = models.ForeignKey(
-        NightlyRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        NightlyRun,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
     )
 
     objects = TaskQuerySet.as_manager()
@@ -238,15 +246,18 @@ class Purpose(models.Model):
     task = models.ForeignKey(
         Task, on_delete=models.PROTECT, db_constraint=False, related_name="purposes"
     )
-    key = models.CharField(_("唯一键"), max_length=120, unique=True)  # idempotency per date
+    key = models.CharField(_("唯一键"), max_length=120)  # idempotency per date: uniq_purpose_key
     rule_code = models.CharField(_("规则代码"), max_length=40)
     rule_id = models.CharField(_("规则编号"), max_length=16)
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, null=True, blank=True, db_constraint=False, related_name="+"
     )
+    # no index (issue 6: the nightly run writes each): nothing reads purposes by version;
+    # only discarding a draft version scans them once, for PROTECT
     policy_version = models.ForeignKey(
-        "policy.PolicyVersion", on_delete=models.PROTECT, db_constraint=False, related_name="+"
-    )
+        "policy.PolicyVersion", on_delete=models.PROTECT, db_constraint=False, db_index=False,
+        related_name="+",
+    )  # fmt: skip
     business_date = models.DateField(_("触发日期"))
     due_date = models.DateField(_("截止日期"))
     cap_exempt = models.BooleanField(_("不计入季度上限"), default=False)
@@ -256,6 +267,9 @@ class Purpose(models.Model):
         ordering = ["rule_code"]
         # the nightly run reads a periodic rule's purposes of the period so far (done keys)
         indexes = [models.Index(fields=["rule_code", "business_date"])]
+        # a constraint rather than unique=True, which on PostgreSQL adds a varchar_pattern_ops
+        # twin for LIKE: keys are only ever matched whole (issue 6: one index less to write)
+        constraints = [models.UniqueConstraint(fields=["key"], name="uniq_purpose_key")]
         verbose_name = _("回访目的")
         verbose_name_plural = _("回访目的")
 
@@ -277,12 +291,13 @@ class TaskEvent(models.Model):
         Task, on_delete=models.PROTECT, db_constraint=False, related_name="events"
     )
     event = models.CharField(_("事件"), max_length=16, choices=TaskEventKind.choices)
-    staff = models.ForeignKey(
+    staff = models.ForeignKey(  # no index: nothing reads events by staff (issue 6)
         "org.Staff",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     detail = models.TextField(_("详情"), blank=True)

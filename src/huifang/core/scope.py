@@ -79,8 +79,22 @@ class BranchScopedQuerySet(models.QuerySet[M], Generic[M]):
 
 
 def get_visible_or_404(queryset: BranchScopedQuerySet[M], user: Any, **lookup: Any) -> M:
-    """The object if the user may see it, else 404 (never 403: existence is not leaked)."""
+    """The object if the user may see it, else 404 (never 403: existence is not leaked).
+
+    The instance remembers that it was read through this user's scope (``read_in_scope``),
+    so a service handed it need not ask the database again."""
     try:
-        return queryset.visible_to(user).get(**lookup)
+        found = queryset.visible_to(user).get(**lookup)
     except queryset.model.DoesNotExist as exc:  # type: ignore[attr-defined]
         raise Http404 from exc
+    found.__dict__[_READ_FOR] = getattr(user, "pk", None)
+    return found
+
+
+_READ_FOR = "_huifang_read_in_scope_of"
+
+
+def read_in_scope(obj: Any, user: Any) -> bool:
+    """``obj`` was read by ``get_visible_or_404`` for this very user (its branch cannot change)."""
+    pk = getattr(user, "pk", None)
+    return pk is not None and obj.__dict__.get(_READ_FOR) == pk

@@ -178,13 +178,18 @@ def routing_set(*, category: str, department: Unit, actor: Actor) -> RoutingRule
 # --- raising (ISS-1) and registering (ISS-6) ----------------------------------------------------
 
 
-def raise_from_record(record: Record, actor: Actor | str) -> list[Issue]:
+def raise_from_record(
+    record: Record, actor: Actor | str, findings: list[Any] | None = None
+) -> list[Issue]:
     """ISS-1: every finding of a signed record becomes one issue, routed by the table.
 
     Idempotent on the finding: a finding that already has its issue is skipped.
+    ``findings``: the record's findings if the caller has read them.
     """
     name = actor if isinstance(actor, str) else actor.name
-    findings = list(record.findings.all())
+    findings = list(record.findings.all()) if findings is None else findings
+    if not findings:
+        return []
     done = set(Issue.objects.filter(finding__in=findings).values_list("finding_id", flat=True))
     try:
         return _raise_findings(record, [f for f in findings if f.pk not in done], name)

@@ -1,6 +1,10 @@
 """Reads of the policy: versions, the version in force on a day, typed rules (CLS-5, §4).
 
 The policy is the firm's regulation, not client data: every signed-in user may read it.
+
+Within a request (``core.memo`` scope) the version in force and a version's enabled
+rules are read once however often the services ask (issue 7 load); ``policy.services``
+clears the memo on every write. The returned instances are shared: do not mutate them.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
-from huifang.core import clock
+from huifang.core import clock, memo
 from huifang.policy import kinds
 from huifang.policy.choices import VersionState, VersionStatus
 from huifang.policy.defaults import POLICY_CODE
@@ -36,11 +41,14 @@ def approved_versions(code: str = POLICY_CODE) -> QuerySet[PolicyVersion]:
 def version_in_force(*, on: dt.date | None = None, code: str = POLICY_CODE) -> PolicyVersion:
     """The approved version with the latest effective date on or before ``on`` (today)."""
     day = on or clock.today()
-    found = (
-        approved_versions(code)
-        .filter(effective_from__lte=day)
-        .order_by("-effective_from", "-number")
-        .first()
+    found = memo.get_or_compute(
+        ("policy.version_in_force", code, day),
+        lambda: (
+            approved_versions(code)
+            .filter(effective_from__lte=day)
+            .order_by("-effective_from", "-number")
+            .first()
+        ),
     )
     if found is None:
         raise NoPolicyInForce(day)
@@ -125,14 +133,34 @@ def version_document(version: PolicyVersion) -> dict[str, Any]:
 
 
 def rule_params(version: PolicyVersion, code: str) -> kinds.Params | None:
-    """The typed parameters of an enabled rule of the version, None if absent or disabled."""
-    rule = version.rules.filter(code=code, enabled=True).values_list("kind", "params").first()
-    return _parsed(rule[0], json.dumps(rule[1], sort_keys=True)) if rule is not None else None
+    """The typed parameters of an enabled rule of the version, None if absent or disabled.
+
+    In a memo scope, one query reads every enabled rule of the version (the workbench
+    asks for five in a request); without one, one query reads the rule asked for.
+    """
+    if memo.active():
+        found = memo.get_or_compute(
+            ("policy.enabled_rules", version.pk), lambda: _enabled_rules(version.pk)
+        ).get(code)
+    else:
+        rule = version.rules.filter(code=code, enabled=True).values_list("kind", "params").first()
+        found = (rule[0], json.dumps(rule[1], sort_keys=True)) if rule is not None else None
+    return _parsed(*found) if found is not None else None
+
+
+def _enabled_rules(version_pk: int) -> dict[str, tuple[str, str]]:
+    """Code → (kind, parameters as JSON text) of the version's enabled rules."""
+    rows = (
+        Rule.objects.filter(version_id=version_pk, enabled=True)
+        .order_by()
+        .values_list("code", "kind", Cast("params", output_field=TextField()))
+    )
+    return {code: (kind, params_json) for code, kind, params_json in rows}
 
 
 @functools.lru_cache(maxsize=512)
 def _parsed(kind: str, params_json: str) -> kinds.Params:
-    """Parsing is keyed by the parameters' content, so a cached value is never stale.
+    """Parsing is keyed by the parameters' content (JSON text), so a cached value is never stale.
 
     Callers must not mutate the returned model (issue 7 load: the workbench read the
     call hours and the constraints on every request, each a pydantic validation).

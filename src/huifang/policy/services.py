@@ -2,16 +2,20 @@
 
 Compliance owns the policy (SPEC §0): only a ``compliance`` user drafts, edits and
 approves, and never approves his own draft. Approved versions are frozen (here, in
-the models and by triggers). Each change writes one audit row (NFR-2).
+the models and by triggers). Each change writes one audit row (NFR-2), and clears the
+request's memo of policy reads (``core.memo``), so what follows in the request reads
+the policy as changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,7 +23,7 @@ from django.db import transaction
 from huifang.accounts.choices import Role
 from huifang.accounts.permissions import user_has_role
 from huifang.audit.services import audit_record
-from huifang.core import clock
+from huifang.core import clock, memo
 from huifang.policy import kinds
 from huifang.policy.choices import VersionStatus
 from huifang.policy.defaults import POLICY_CODE
@@ -36,6 +40,24 @@ from huifang.policy.selectors import (
 OBJECT = "policy.PolicyVersion"
 # A rule's code is its SPEC ID, optionally with a variant; it names class standards in data.
 RULE_CODE = re.compile(r"[A-Z][A-Z0-9]*-[0-9]+(\.[a-z][a-z0-9_]*)?")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _writes(service: Callable[P, R]) -> Callable[P, R]:
+    """A change to the policy: the request's memoized policy reads are forgotten before and
+    after it (also when it fails: its transaction may have rolled back what was read)."""
+
+    @functools.wraps(service)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        memo.clear()
+        try:
+            return service(*args, **kwargs)
+        finally:
+            memo.clear()
+
+    return wrapper
 
 
 def _require_compliance(user: Any) -> None:
@@ -58,6 +80,7 @@ def rules_sha256(version: PolicyVersion) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@_writes
 def policy_version_draft(
     *, base: PolicyVersion, author: Any, effective_from: dt.date, reason: str
 ) -> PolicyVersion:
@@ -96,6 +119,7 @@ def _next_number(policy: Policy) -> int:
     return (last.number + 1) if last else 1
 
 
+@_writes
 def policy_version_update(
     *, version: PolicyVersion, actor: Any, effective_from: dt.date, reason: str
 ) -> PolicyVersion:
@@ -111,6 +135,7 @@ def policy_version_update(
     return version
 
 
+@_writes
 def policy_rule_update(*, rule: Rule, actor: Any, params: Any, enabled: bool) -> Rule:
     """Change a draft rule's parameters (validated by its kind) and whether it is enabled."""
     _require_compliance(actor)
@@ -138,6 +163,7 @@ def policy_rule_update(*, rule: Rule, actor: Any, params: Any, enabled: bool) ->
     return rule
 
 
+@_writes
 def policy_version_approve(
     *, version: PolicyVersion, approver: Any, note: str = "", override_reason: str = ""
 ) -> PolicyVersion:
@@ -220,6 +246,7 @@ def _standard_limit_reached(version: PolicyVersion) -> bool:
     return done.exclude(pk=version.pk).count() >= limit
 
 
+@_writes
 def policy_version_discard(*, version: PolicyVersion, actor: Any) -> None:
     """Delete a draft and its rules (an approved version is never deleted)."""
     _require_compliance(actor)
@@ -231,6 +258,7 @@ def policy_version_discard(*, version: PolicyVersion, actor: Any) -> None:
         version.delete()
 
 
+@_writes
 def policy_version_load(*, document: dict[str, Any], author: Any) -> PolicyVersion:
     """A draft from a policy document (``huifang policy load``): a whole new rule set as data.
 
@@ -292,6 +320,7 @@ def _rule_fields(raw: dict[str, Any], params: dict[str, Any], position: int) -> 
     }
 
 
+@_writes
 def policy_default_ensure() -> PolicyVersion:
     """The default policy as migration 0003 installs it, installed again if it is missing.
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 # Order matters: OTP after authentication; the audit context before anything that may
 # log a user out; messages before the session checks that leave one; axes last.
 MIDDLEWARE = [
+    "huifang.core.middleware.MemoScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

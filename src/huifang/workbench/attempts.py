@@ -94,25 +94,25 @@ def log_attempt(
     staff = _staff_for(task, actor)
     if actor.channel != "questionnaire":
         require_visible(task, actor)
-    task.refresh_from_db()
     now = clock.now()
     moment = _local(at) if at is not None else now
-    _check(task, staff, actor, method=method, outcome=outcome, moment=moment, now=now,
-           retry_after=retry_after)  # fmt: skip
-    retry: dt.datetime | None = None
-    if outcome in RETRY_OUTCOMES:
-        retry = _local(retry_after) if retry_after is not None else next_call_start(moment)
     banned = _banned(note)
     with transaction.atomic():
-        locked = Task.objects.select_for_update().get(pk=task.pk)
+        # every check reads the task under its lock: nobody changes it between check and write
+        locked = (
+            Task.objects.select_for_update(of=("self",)).select_related("client").get(pk=task.pk)
+        )
+        _check(locked, staff, actor, method=method, outcome=outcome, moment=moment, now=now,
+               retry_after=retry_after)  # fmt: skip
+        retry: dt.datetime | None = None
+        if outcome in RETRY_OUTCOMES:
+            retry = _local(retry_after) if retry_after is not None else next_call_start(moment)
         if call_id:  # the call center may post a call twice: the first one stands (idempotent)
             known = Attempt.objects.filter(task=locked, call_id=call_id).first()
             if known is not None:
                 known.banned_phrases = _banned(known.note)  # type: ignore[attr-defined]
                 known.created = False  # type: ignore[attr-defined]
                 return known
-        if actor.channel != "questionnaire" and not holds(staff, locked):
-            raise WorkbenchRefused("not_holder", _("您未领取该任务,不能登记回访尝试 (EXE-3)"))
         attempt = Attempt.objects.create(
             task=locked, staff=staff, at=moment, method=method, outcome=outcome, call_id=call_id,
             note=note, channel=actor.channel, retry_after=retry,
@@ -127,23 +127,25 @@ def log_attempt(
         if outcome == Outcome.CONNECTED:
             status = TaskStatus.IN_PROGRESS
             Task.objects.filter(pk=locked.pk).update(status=status, retry_after=None)
+            locked.status, locked.retry_after = status, None
             after["status"] = status
         else:
             Task.objects.filter(pk=locked.pk).update(retry_after=retry)
+            locked.retry_after = retry
             after["retry_after"] = _iso(retry)
             after["claims_released"] = release_live(locked, f"attempt:{outcome}", now)
         if outcome == Outcome.WRONG_NUMBER:
             correction = _open_correction(locked, attempt, actor, now)
             after["data_correction"] = correction.pk if correction else None
         if outcome == Outcome.CONNECTED:
-            locked.refresh_from_db()
-            record = records.open_record(task=locked, actor=actor, method=method)
+            record = records.open_record(task=locked, actor=actor, method=method, locked=True)
             after["record"] = getattr(record, "pk", None)
+            attempt.record_number = record.number  # type: ignore[attr-defined]
         audit_record(
             action="workbench.attempt", object_type="callbacks.Task", object_id=str(locked.pk),
             branch_code=locked.branch_id, before=before, after=after,
         )  # fmt: skip
-    task.refresh_from_db()
+    task.status, task.retry_after = locked.status, locked.retry_after  # as written above
     attempt.banned_phrases = banned  # type: ignore[attr-defined]
     attempt.created = True  # type: ignore[attr-defined]
     return attempt

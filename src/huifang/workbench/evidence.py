@@ -288,14 +288,23 @@ def record_download(*, evidence: Evidence, task: Task) -> None:
     )  # fmt: skip
 
 
-def missing_for(record: Record) -> list[str]:
+def missing_for(record: Record, rows: list[Evidence] | None = None) -> list[str]:
     """EXE-2: the evidence kinds still missing for the record's method (empty: complete).
 
     For a phone callback a recording file, a ``call_id`` evidence, or a connected
     phone attempt logged with its call-center id each count as the recording.
+    ``rows``: the task's evidence if the caller has read it already.
     """
-    have = set(Evidence.objects.filter(task_id=record.task_id).values_list("kind", flat=True))
-    if (
+    if rows is None:
+        have = set(Evidence.objects.filter(task_id=record.task_id).values_list("kind", flat=True))
+    else:
+        have = {e.kind for e in rows}
+    required = REQUIRED.get(record.method, ())
+    call_id_would_help = any(
+        EvidenceKind.CALL_ID in options and not any(kind in have for kind in options)
+        for options in required
+    )
+    if call_id_would_help and (
         Attempt.objects.filter(
             task_id=record.task_id, method=Method.PHONE, outcome=Outcome.CONNECTED
         )
@@ -303,11 +312,7 @@ def missing_for(record: Record) -> list[str]:
         .exists()
     ):
         have.add(EvidenceKind.CALL_ID)
-    return [
-        str(options[0])
-        for options in REQUIRED.get(record.method, ())
-        if not any(kind in have for kind in options)
-    ]
+    return [str(options[0]) for options in required if not any(kind in have for kind in options)]
 
 
 # ---------------------------------------------------------------- purge

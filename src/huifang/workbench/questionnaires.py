@@ -171,10 +171,16 @@ def _audit_install(row: Questionnaire) -> None:
 
 
 def current(code: str) -> Questionnaire:
-    """The newest installed version of ``code`` (raises ``Questionnaire.DoesNotExist``)."""
+    """The newest installed version of ``code`` (raises ``Questionnaire.DoesNotExist``).
+
+    Read once per request (``core.memo``; a questionnaire saved in the request clears it)."""
+    from huifang.core import memo
     from huifang.workbench.models import Questionnaire
 
-    found = Questionnaire.objects.filter(code=code).order_by("-version").first()
+    found = memo.get_or_compute(
+        ("questionnaire.current", code),
+        lambda: Questionnaire.objects.filter(code=code).order_by("-version").first(),
+    )
     if found is None:
         raise Questionnaire.DoesNotExist(f"questionnaire {code} is not installed")
     return found
@@ -260,9 +266,11 @@ def for_purpose(purpose: Purpose) -> Questionnaire:
     return current(GENERAL_EXISTING)
 
 
-def general_code(task: Task) -> str:
-    """F1 when the task serves a new-account rule (NEW-*), else F2 (EXE-4)."""
-    for purpose in task.purposes.all():
+def general_code(task: Task, purposes: list[Purpose] | None = None) -> str:
+    """F1 when the task serves a new-account rule (NEW-*), else F2 (EXE-4).
+
+    ``purposes``: the task's purposes if the caller has read them."""
+    for purpose in task.purposes.all() if purposes is None else purposes:
         if purpose.rule_id.startswith("NEW-") or purpose.rule_code.startswith("NEW-"):
             return GENERAL_NEW
     return GENERAL_EXISTING

@@ -28,7 +28,7 @@ from huifang.audit.services import audit_record
 from huifang.callbacks.choices import OPEN_STATUSES, Level, TaskKind, TaskStatus
 from huifang.callbacks.models import Task
 from huifang.callbacks.services import AssignmentRefused, Constraints, task_assign
-from huifang.core import clock
+from huifang.core import clock, scope
 from huifang.org.choices import Position, UnitKind
 from huifang.org.models import Staff
 from huifang.policy.selectors import version_in_force
@@ -75,6 +75,8 @@ def require_worker(actor: Actor) -> Staff:
 
 def require_visible(task: Task, actor: Actor) -> None:
     """A task outside the actor's data scope does not exist for him (404, SPEC §0)."""
+    if scope.read_in_scope(task, actor.user):  # read through his scope in this request
+        return
     if not Task.objects.visible_to(actor.user).filter(pk=task.pk).exists():
         raise WorkbenchRefused("not_found", _("回访任务不存在"), status=404)
 
@@ -169,9 +171,14 @@ def pool_candidates(
 
 def _lock(task_id: int, base: QuerySet[Task]) -> Task | None:
     """Lock one candidate, still matching ``base``; ``None`` if another agent holds the row now."""
+    return _first_locked(base.filter(pk=task_id))
+
+
+def _first_locked(candidates: QuerySet[Task]) -> Task | None:
+    """The most urgent candidate nobody else is locking, locked for this transaction (one
+    statement: ``FOR UPDATE SKIP LOCKED`` passes over rows other agents are claiming)."""
     return (
-        base.filter(pk=task_id)
-        .select_for_update(skip_locked=True, of=("self",))
+        candidates.select_for_update(skip_locked=True, of=("self",))
         .select_related("client")
         .first()
     )
@@ -209,19 +216,23 @@ def next_task(*, actor: Actor) -> Task | None:
         if held is not None:  # a claim left on a closed task: free it
             release_live(held.task_id, "closed", now)
         own = own_candidates(staff, now)
-        for task_id in list(own.values_list("id", flat=True)[:CANDIDATES]):
-            task = _lock(task_id, own_candidates(staff, now))
+        passed: list[int] = []  # candidates whose claim the unique index refused
+        for _try in range(CANDIDATES):
+            task = _first_locked(own.exclude(pk__in=passed) if passed else own)
             if task is None:
-                continue
+                break
             claim = _claim(task, staff, now)
             if claim is not None:
                 _audit_claim(task, staff, claim, source="own")
                 return task
+            passed.append(task.pk)
         pool = pool_candidates(staff, actor, now, rules)
-        for task_id in list(pool.values_list("id", flat=True)[:CANDIDATES]):
-            task = _lock(task_id, pool_candidates(staff, actor, now, rules))
+        passed = []  # refused by task_assign or by the claim index: still locked by us, skipped
+        for _try in range(CANDIDATES):
+            task = _first_locked(pool.exclude(pk__in=passed) if passed else pool)
             if task is None:
-                continue
+                break
+            passed.append(task.pk)
             try:
                 with transaction.atomic():
                     task_assign(task=task, agent=staff, actor=actor.name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -65,15 +66,21 @@ def record_number(task: Task, day: Any) -> str:
     return f"HF{day:%Y%m%d}{task.pk:08d}"
 
 
-def open_record(*, task: Task, actor: Actor, method: str) -> Record:
+def open_record(*, task: Task, actor: Actor, method: str, locked: bool = False) -> Record:
     """The task's record, opened as a draft if it has none (idempotent, EXE-5, CON-4).
 
     A draft gets sections for purposes merged into the task since it was opened. The
     task moves to ``in_progress``. The e-questionnaire channel acts for the assignee.
+    ``locked``: ``task`` is the caller's row, locked in this transaction (``log_attempt``).
     """
     _check_method(method)
     with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
+        if not locked:
+            task = (
+                Task.objects.select_for_update(of=("self",))
+                .select_related("client")
+                .get(pk=task.pk)
+            )
         existing = Record.objects.filter(task=task).first()
         if existing is not None:
             if existing.status == RecordStatus.DRAFT and _missing_sections(existing):
@@ -94,14 +101,15 @@ def open_record(*, task: Task, actor: Actor, method: str) -> Record:
             kind=task.kind, method=method, callback_date=now.date(), agent=agent,
             source=actor.channel, created_at=now,
         )  # fmt: skip
-        _sync_sections(record)
+        made = _sync_sections(record, sections=[])  # a new record has none yet
         before_status = task.status
         if task.status in (TaskStatus.OPEN, TaskStatus.ASSIGNED):
             Task.objects.filter(pk=task.pk).update(status=TaskStatus.IN_PROGRESS)
+        ids = [s.pk for s in sorted(made, key=lambda s: (s.position, s.pk))]
         _audit(
             record, "workbench.record_open", before={"task_status": before_status},
             after={"number": record.number, "method": method, "agent": agent.pk,
-                   "sections": _section_ids(record), "task_status": TaskStatus.IN_PROGRESS},
+                   "sections": ids, "task_status": TaskStatus.IN_PROGRESS},
         )  # fmt: skip
     return record
 
@@ -115,20 +123,23 @@ def save_answers(
     notes: str,
     problem_handling: str = "",
     method: str | None = None,
+    loaded: Loaded | None = None,
 ) -> Record:
     """Store a draft's answers, findings and notes (EXE-4, EXE-7); a signed record refuses.
 
     ``answers`` maps a section id to ``{item_id: {"value", "note"}}``, merged into the
     section's answers (an item given as ``None`` is cleared). Findings replace the draft's.
+    ``loaded`` (empty): filled with the record's rows as saved, for the caller's answer.
     """
     with transaction.atomic():
-        record = Record.objects.select_for_update().get(pk=record.pk)
+        record = _locked_record(record.pk)
         if record.status != RecordStatus.DRAFT:
             raise WorkbenchRefused("signed", _("记录已签字，不能修改；请追加更正（EXE-5）"))
         staff = _check_agent(record, actor)
         if method is not None:
             _check_method(method)
-        sections = {s.pk: s for s in record.sections.select_related("questionnaire")}
+        loaded = loaded if loaded is not None else Loaded()
+        sections = {s.pk: s for s in loaded.sections_of(record)}
         merged = _merged_answers(sections, answers)
         problems = [
             f"{sections[pk].questionnaire.code}: {problem}"
@@ -138,11 +149,14 @@ def save_answers(
         rows = _finding_rows(record, findings, problems)
         if problems:
             raise WorkbenchRefused("bad_answer", *problems, status=400)
-        before = content_hash(record)
+        before = content_hash(record, loaded)
         for pk, values in merged.items():
             Section.objects.filter(pk=pk).update(answers=values)
-        Finding.objects.filter(record=record).delete()
+            sections[pk].answers = values
+        if loaded.findings:
+            Finding.objects.filter(record=record).delete()
         Finding.objects.bulk_create(rows)
+        loaded.findings = rows  # in insertion (id) order, as content reads them back
         record.notes, record.problem_handling = notes, problem_handling
         record.banned_phrases = list(phrases.find_banned(notes))
         record.method, record.agent = method or record.method, staff
@@ -151,7 +165,7 @@ def save_answers(
         )
         _audit(
             record, "workbench.record_save", before={"content_sha256": before},
-            after={"content_sha256": content_hash(record), "answers": {str(k): v for k, v in merged.items()},
+            after={"content_sha256": content_hash(record, loaded), "answers": {str(k): v for k, v in merged.items()},
                    "findings": len(rows), "banned_phrases": record.banned_phrases,
                    "method": record.method},
         )  # fmt: skip
@@ -161,27 +175,34 @@ def save_answers(
 # ---------------------------------------------------------------- signatures
 
 
-def sign_agent(*, record: Record, actor: Actor) -> Record:
+def sign_agent(*, record: Record, actor: Actor, loaded: Loaded | None = None) -> Record:
     """The agent signs (EXE-5) once every validity gate holds; the claim is released.
 
     Gates, each its own code: the signer holds the task and is the record's agent
     (``not_holder``); CON-1 (``recused``) and CON-2 (``marketing_sequence``); the PROD
     cooling-off, AMAC Art. 29–31 (``cooling_off``); EXE-2 evidence (``no_evidence``);
     required answers, a section per purpose and, by phone, a connected call (``incomplete``).
+    ``loaded`` (empty): filled with the record's rows as signed, for the caller's answer.
     """
     with transaction.atomic():
         record = Record.objects.select_for_update().get(pk=record.pk)
-        task = Task.objects.select_for_update().get(pk=record.task_id)
+        task = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=record.task_id)
+        )
+        record.task = task  # the locked row, for the checks below
         if record.status != RecordStatus.DRAFT:
             raise WorkbenchRefused("signed", _("记录已签字"))
         staff = _check_agent(record, actor)
         _check_independence(task, staff)
         _check_cooling_off(task)
-        _check_evidence(record)
-        _check_complete(record, task)
+        loaded = loaded if loaded is not None else Loaded()
+        _check_evidence(record, loaded)
+        _check_complete(record, task, loaded)
         now = clock.now()
         record.status, record.agent_signed_at, record.agent = RecordStatus.AGENT_SIGNED, now, staff
-        record.content_sha256 = content_hash(record)
+        record.content_sha256 = content_hash(record, loaded)
         record.save(update_fields=["status", "agent_signed_at", "agent", "content_sha256"])
         released = release_live(task, "signed", now)
         _audit(
@@ -191,7 +212,8 @@ def sign_agent(*, record: Record, actor: Actor) -> Record:
         )  # fmt: skip
         from huifang.issues import services as issues_services  # ISS-1 (issue 8)
 
-        issues_services.raise_from_record(record, actor)  # ISS-1: findings become issues
+        # ISS-1: findings become issues
+        issues_services.raise_from_record(record, actor, findings=loaded.findings_of(record))
     return record
 
 
@@ -302,21 +324,52 @@ def amendment_hash(
 # ---------------------------------------------------------------- content
 
 
-def content(record: Record) -> dict[str, Any]:
+@dataclass
+class Loaded:
+    """A record's rows a service has read already (each ``None``: read it here).
+
+    ``sections`` with their questionnaires and ``findings`` in their stored order
+    (position, id; id), ``evidence`` the task's rows in id order — as ``content`` reads them.
+    """
+
+    sections: list[Section] | None = None
+    findings: list[Finding] | None = None
+    evidence: list[Evidence] | None = None
+
+    def sections_of(self, record: Record) -> list[Section]:
+        if self.sections is None:
+            self.sections = list(
+                record.sections.select_related("questionnaire").order_by("position", "id")
+            )
+        return self.sections
+
+    def findings_of(self, record: Record) -> list[Finding]:
+        if self.findings is None:
+            self.findings = list(record.findings.order_by("id"))
+        return self.findings
+
+    def evidence_of(self, record: Record) -> list[Evidence]:
+        if self.evidence is None:
+            self.evidence = list(Evidence.objects.filter(task_id=record.task_id).order_by("id"))
+        return self.evidence
+
+
+def content(record: Record, loaded: Loaded | None = None) -> dict[str, Any]:
     """What the agent signs (EXE-5): the record's fields, sections, findings, evidence hashes."""
+    loaded = loaded or Loaded()
     sections = [
         {"position": s.position, "purpose": s.purpose_id, "questionnaire": s.questionnaire.code,
          "version": s.questionnaire.version, "questionnaire_sha256": s.questionnaire.sha256,
          "answers": s.answers}
-        for s in record.sections.select_related("questionnaire").order_by("position", "id")
+        for s in loaded.sections_of(record)
     ]  # fmt: skip
     findings = [
         {"kind": f.kind, "category": f.category, "text": f.text, "purpose": f.purpose_id}
-        for f in record.findings.order_by("id")
+        for f in loaded.findings_of(record)
     ]
     evidence = [
         {"kind": e.kind, "sha256": e.sha256, "call_id": e.call_id, "size": e.size}
-        for e in Evidence.objects.filter(task_id=record.task_id).order_by("id")
+        for e in loaded.evidence_of(record)
     ]
     return {
         "number": record.number, "task": record.task_id, "branch": record.branch_id,
@@ -331,9 +384,9 @@ def content(record: Record) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def content_hash(record: Record) -> str:
+def content_hash(record: Record, loaded: Loaded | None = None) -> str:
     """SHA-256 of ``content(record)`` as canonical JSON (sorted keys, no spaces)."""
-    return hashlib.sha256(_canonical(content(record))).hexdigest()
+    return hashlib.sha256(_canonical(content(record, loaded))).hexdigest()
 
 
 def _canonical(value: Any) -> bytes:
@@ -345,7 +398,17 @@ def _canonical(value: Any) -> bytes:
 
 
 def _purposes(record: Record) -> list[Purpose]:
-    return list(Purpose.objects.filter(task_id=record.task_id).order_by("rule_code", "id"))
+    """The task's purposes (rule, id order) with their policy versions, linked to the record's
+    task when it is loaded (the questionnaire choice reads task and client)."""
+    found = list(
+        Purpose.objects.filter(task_id=record.task_id)
+        .select_related("policy_version")
+        .order_by("rule_code", "id")
+    )
+    if Record.task.is_cached(record):  # type: ignore[attr-defined]
+        for purpose in found:
+            purpose.task = record.task
+    return found
 
 
 def _missing_sections(record: Record) -> list[Purpose]:
@@ -353,11 +416,17 @@ def _missing_sections(record: Record) -> list[Purpose]:
     return [p for p in _purposes(record) if p.pk not in have]
 
 
-def _sync_sections(record: Record) -> None:
-    """One section per purpose (CON-4), then the general F1/F2 section unless one covers it."""
-    sections = list(record.sections.select_related("questionnaire"))
+def _sync_sections(record: Record, sections: list[Section] | None = None) -> list[Section]:
+    """One section per purpose (CON-4), then the general F1/F2 section unless one covers it.
+
+    ``sections``: the record's sections if the caller knows them (``[]`` for a new record).
+    Returns every section of the record."""
+    if sections is None:
+        sections = list(record.sections.select_related("questionnaire"))
+    have = {s.purpose_id for s in sections}
     position = max((s.position for s in sections), default=-1)
-    for purpose in _missing_sections(record):
+    purposes = _purposes(record)
+    for purpose in [p for p in purposes if p.pk not in have]:
         position += 1
         form: Questionnaire = questionnaires.for_purpose(purpose)
         sections.append(
@@ -365,12 +434,17 @@ def _sync_sections(record: Record) -> None:
                 record=record, purpose=purpose, questionnaire=form, position=position
             )
         )
-    general = questionnaires.general_code(record.task)
+    general = questionnaires.general_code(record.task, purposes)
     if not any(s.questionnaire.code == general for s in sections):
-        Section.objects.create(
-            record=record, purpose=None, questionnaire=questionnaires.current(general),
-            position=position + 1,
-        )  # fmt: skip
+        sections.append(
+            Section.objects.create(
+                record=record,
+                purpose=None,
+                questionnaire=questionnaires.current(general),
+                position=position + 1,
+            )
+        )
+    return sections
 
 
 def _section_ids(record: Record) -> list[int]:
@@ -398,7 +472,7 @@ def _merged_answers(
 def _finding_rows(
     record: Record, findings: list[dict[str, Any]], problems: list[str]
 ) -> list[Finding]:
-    purposes = {p.pk for p in _purposes(record)}
+    purposes = {p.pk for p in _purposes(record)} if findings else set()
     rows, now = [], clock.now()
     for n, item in enumerate(findings, start=1):
         kind, category = item.get("kind"), item.get("category")
@@ -422,6 +496,11 @@ def _int(value: Any) -> int:
 
 
 # ---------------------------------------------------------------- gates
+
+
+def _locked_record(pk: int) -> Record:
+    """The record under its row lock, with its task (read, not locked) for the holder check."""
+    return Record.objects.select_for_update(of=("self",)).select_related("task").get(pk=pk)
 
 
 def _check_method(method: str) -> None:
@@ -481,19 +560,22 @@ def _check_cooling_off(task: Task) -> None:
         )
 
 
-def _check_evidence(record: Record) -> None:
-    if missing := evidence.missing_for(record):
+def _check_evidence(record: Record, loaded: Loaded | None = None) -> None:
+    rows = loaded.evidence_of(record) if loaded is not None else None
+    if missing := evidence.missing_for(record, rows):
         labels = [str(evidence.label(kind)) for kind in missing]
         raise WorkbenchRefused(
             "no_evidence", _("缺少留痕材料（EXE-2）：%(kinds)s") % {"kinds": "、".join(labels)}
         )
 
 
-def _check_complete(record: Record, task: Task) -> None:
+def _check_complete(record: Record, task: Task, loaded: Loaded | None = None) -> None:
     problems: list[str] = []
-    if _missing_sections(record):
+    sections = (loaded or Loaded()).sections_of(record)
+    have = {s.purpose_id for s in sections}
+    if any(p.pk not in have for p in _purposes(record)):
         problems.append(_("有回访目的尚无对应的问卷分项，请重新打开记录（CON-4）"))
-    for section in record.sections.select_related("questionnaire"):
+    for section in sections:
         missing = questionnaires.missing_required(section.questionnaire, section.answers)
         if missing:
             problems.append(
