@@ -52,7 +52,7 @@ step "nightly run on demo-sized data (SQLite)"
 run bash scripts/nightly_smoke.sh
 
 step "benchmarks (smoke size)"
-for bench in bench/*_bench.py bench/workbench_load.py; do
+for bench in bench/*_bench.py bench/workbench_load.py bench/workbench_profile.py; do
   [ -e "$bench" ] || continue
   run $BIN/python "$bench" --smoke --database sqlite
   if [ "$have_pg" = true ]; then run $BIN/python "$bench" --smoke --database postgres; fi
