@@ -341,11 +341,7 @@ def _section_answers(payload: AnswersIn) -> dict[int, dict[str, dict[str, Any]]]
 def _task_out(task: Task, actor: Actor, *, held: bool | None = None) -> dict[str, Any]:
     record = Record.objects.filter(task=task).first()
     staff = task.target_staff
-    # the purposes once (rule order, as records.open_record orders the sections), with their
-    # policy versions and this task (the questionnaire choice reads both)
-    purposes = list(task.purposes.select_related("policy_version").order_by("rule_code", "id"))
-    for purpose in purposes:
-        purpose.task = task
+    purposes = records.task_purposes(task.pk, task)  # once, in the sections' order
     return {
         "id": task.pk, "branch": task.branch_id, "level": task.level, "kind": task.kind,
         "status": task.status, "client": _client_out(task.client) if task.client else None,

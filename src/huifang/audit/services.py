@@ -16,6 +16,7 @@ BEGIN), so writers are serialised anyway and everything goes to chain 0.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -157,18 +158,27 @@ def audit_record(
         return _insert({**fields, "chain": number, "hash": chain.row_hash(fields)})
 
 
+_INSERT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def _insert_sql(vendor: str, returning: bool) -> str:
+    """The audit row's INSERT, built once per database vendor."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+    marks = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    table = quote(AuditEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks})" + (
+        " RETURNING id" if returning else ""
+    )
+
+
 def _insert(values: dict[str, Any]) -> AuditEvent:
     """One audit row through a fixed INSERT: every change writes one, so the ORM's per-call
     compilation is skipped; each value is still prepared by its model field, as ``create`` does."""
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
     returning = connection.features.can_return_columns_from_insert
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})" + (
-        " RETURNING id" if returning else ""
-    )
-    params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
+    sql = _insert_sql(connection.vendor, returning)
+    params = [f.get_db_prep_save(values[f.attname], connection) for f in _INSERT_FIELDS]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         pk = cursor.fetchone()[0] if returning else cursor.lastrowid

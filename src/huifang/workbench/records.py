@@ -397,18 +397,23 @@ def _canonical(value: Any) -> bytes:
 # ---------------------------------------------------------------- sections
 
 
-def _purposes(record: Record) -> list[Purpose]:
-    """The task's purposes (rule, id order) with their policy versions, linked to the record's
-    task when it is loaded (the questionnaire choice reads task and client)."""
+def task_purposes(task_id: int, task: Task | None = None) -> list[Purpose]:
+    """The task's purposes in section order (rule, id) with their policy versions, linked to
+    ``task`` when the caller has it (the questionnaire choice reads task and client)."""
     found = list(
-        Purpose.objects.filter(task_id=record.task_id)
+        Purpose.objects.filter(task_id=task_id)
         .select_related("policy_version")
         .order_by("rule_code", "id")
     )
-    if Record.task.is_cached(record):  # type: ignore[attr-defined]
+    if task is not None:
         for purpose in found:
-            purpose.task = record.task
+            purpose.task = task
     return found
+
+
+def _purposes(record: Record) -> list[Purpose]:
+    cached = Record.task.is_cached(record)  # type: ignore[attr-defined]
+    return task_purposes(record.task_id, record.task if cached else None)
 
 
 def _missing_sections(record: Record) -> list[Purpose]:
