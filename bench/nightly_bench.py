@@ -240,7 +240,7 @@ def phases(trace: Trace, began: float, ended: float) -> dict[str, tuple[float, f
                     if op in ("fetch", "fetch_typed") and t0 > load_start],
                    default=load[-1].ended)  # fmt: skip
     state_end = next(
-        s.ended for s in st if s.sql.startswith("UPDATE open_t SET cap_exception = FALSE")
+        s.ended for s in st if s.sql.startswith("CREATE OR REPLACE TEMP TABLE done_keys")
     )
     # the rules' messages come before assignment's and before the command's closing table
     cutoff = min([t for t, m in msgs if m.startswith(("assignment", "rule "))], default=ended)

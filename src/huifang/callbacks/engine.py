@@ -133,6 +133,10 @@ def _parts(spec: RuleSpec) -> list[RuleSpec]:
     ]
 
 
+# more unloaded drawn clients than this: ``_ensure_open`` reads every open task instead
+OPEN_WHOLE_AT = 300_000
+
+
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
     rows = con.execute(sql, params or []).fetchall()
     return int(rows[0][0]) if rows else 0
@@ -151,12 +155,16 @@ class Evaluator:
         max_per_quarter: int,
         next_task_id: Callable[[int], int],
         plans: dict[tuple[str, str, str], dict[str, Any]],
+        open_tasks: Callable[[pa.Array | None], pa.Table] | None = None,
     ) -> None:
         self.con, self.root, self.day, self.version = con, root, day, version
         self.max = max_per_quarter
         self.next_task_id = next_task_id
         self.known_plans = plans
         self.batch = Batch()
+        # ``open_t`` is filled on demand (``_ensure_open``); without a loader it is already whole
+        self.open_tasks = open_tasks
+        self.open_whole = open_tasks is None
 
     # ---------------------------------------------------------------- one rule
 
@@ -390,6 +398,41 @@ class Evaluator:
 
     # ---------------------------------------------------------------- tasks
 
+    def _ensure_open(self) -> None:
+        """``open_t`` += the stored open tasks of the clients of ``drawn`` not loaded yet (CON-4).
+
+        Only a drawn client's open tasks can take a merge, so an ordinary date reads the
+        open tasks of its few thousand drawn clients, not the millions open overall. A
+        client is loaded once (``open_seen``): a later rule sees the rows as the earlier
+        rules left them. A draw of more than ``OPEN_WHOLE_AT`` unloaded clients (a
+        period start) reads every open task at once instead, keeping the rows loaded.
+        """
+        if self.open_whole:
+            return
+        assert self.open_tasks is not None
+        con = self.con
+        missing = duck.table(
+            con,
+            "SELECT DISTINCT client_id FROM drawn WHERE client_id NOT IN (SELECT client_id FROM open_seen)",
+        ).column("client_id")
+        if len(missing) == 0:
+            return
+        whole = len(missing) > OPEN_WHOLE_AT
+        rows = self.open_tasks(None if whole else missing.combine_chunks())
+        con.register("open_rows_arrow", rows)
+        duck.run(con, """
+            INSERT INTO open_t (task_id, client_id, level, kind, branch_code, due, counts, cap_exception,
+                                cap_reason, new, changed, orig_due, orig_counts)
+            SELECT task_id, client_id, level, kind, branch_code, due, counts, FALSE, '', FALSE, FALSE, due, counts
+            FROM open_rows_arrow WHERE client_id NOT IN (SELECT client_id FROM open_seen)""")  # fmt: skip
+        con.unregister("open_rows_arrow")
+        if whole:
+            self.open_whole = True
+            return
+        con.register("open_missing_arrow", pa.table({"client_id": missing}))
+        duck.run(con, "INSERT INTO open_seen SELECT client_id FROM open_missing_arrow")
+        con.unregister("open_missing_arrow")
+
     def _groups(self, kind: str) -> None:
         """``grp``: one row per (client, level) of ``purp``, with its open task and its cap position.
 
@@ -458,6 +501,7 @@ class Evaluator:
         con.unregister("dues_arrow")
         kind = p.kind
         capped = not spec.cap_exempt
+        self._ensure_open()
         self._groups(kind)
         fresh = _count(con, "SELECT count(*) FROM grp WHERE task_id IS NULL")
         first = self.next_task_id(fresh)

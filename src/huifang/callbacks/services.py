@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
-from huifang.audit.services import audit_record
+from huifang.audit import chain
+from huifang.audit.services import CHANGESETS, audit_record
 from huifang.calendars.service import require_years
 from huifang.callbacks import population
 from huifang.callbacks.choices import (
@@ -244,6 +246,7 @@ def nightly_run(*, day: dt.date, actor: str, progress: Progress = lambda _m: Non
                 after={"business_date": day, "policy_version": version.number, "summary": out,
                        "overdue_marked": overdue},
                 changeset=("callbacks.TaskEvent", {"run_id": run.pk}),
+                changeset_digest=_events_digest(run),
             )  # fmt: skip
             crashpoint("run_before_commit")
     finally:
@@ -273,6 +276,7 @@ def _evaluate(
     evaluator = Evaluator(
         con, root=Path(settings.ARCHIVE_DIR), day=day, version=rules.version,
         max_per_quarter=rules.cap.max_per_quarter, next_task_id=_reserve_task_ids, plans=plans,
+        open_tasks=_open_tasks,
     )  # fmt: skip
     for spec in specs:
         evaluator.evaluate(spec, progress)
@@ -283,22 +287,21 @@ def _evaluate(
     return evaluator.batch.summary
 
 
-def _state_tables(con: Any, quarter: str) -> None:
-    """``open_t``, ``capc`` from the database, as Arrow; ``done_keys`` starts empty.
+OPEN_SCHEMA = pa.schema([("task_id", pa.int64()), ("client_id", pa.string()), ("level", pa.string()),
+                         ("kind", pa.string()), ("branch_code", pa.string()), ("due", pa.date32()),
+                         ("counts", pa.bool_())])  # fmt: skip
 
-    A task whose target is a staff member (BRK-4) is ``'S:' || target_staff_id`` in
-    ``open_t.client_id`` (``population_people.STAFF_PREFIX``); the stored classes
-    (``klass``) are loaded per standard when a rule needs them (``population_people.load_classes``).
+
+def _state_tables(con: Any, quarter: str) -> None:
+    """``capc`` from the database, as Arrow; ``open_t``, ``open_seen`` and ``done_keys`` start empty.
+
+    ``open_t`` (open tasks, CON-4) is filled per drawn client by the evaluator
+    (``Evaluator._ensure_open`` with ``_open_tasks``). A task whose target is a staff
+    member (BRK-4) is ``'S:' || target_staff_id`` in ``open_t.client_id``
+    (``population_people.STAFF_PREFIX``); the stored classes (``klass``) are loaded per
+    standard when a rule needs them (``population_people.load_classes``).
     """
     task = Task._meta.db_table
-    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    open_tasks = bulk.fetch_typed(
-        f"SELECT id, coalesce(client_id, %s || target_staff_id), level, kind, branch_id, due_date, "
-        f'counts_to_cap FROM "{task}" WHERE status IN ({statuses})', [STAFF_PREFIX],
-        schema=pa.schema([("task_id", pa.int64()), ("client_id", pa.string()), ("level", pa.string()),
-                          ("kind", pa.string()), ("branch_code", pa.string()), ("due", pa.date32()),
-                          ("counts", pa.bool_())]),
-    )  # fmt: skip
     caps = bulk.fetch_typed(
         f'SELECT client_id, count(*) FROM "{task}" WHERE quarter = %s AND counts_to_cap '
         "AND client_id IS NOT NULL GROUP BY client_id",
@@ -307,9 +310,10 @@ def _state_tables(con: Any, quarter: str) -> None:
     # purposes already written: looked up for each rule's candidates (``Evaluator._full``)
     keys = pa.table({"key": pa.array([], pa.string())})
     for name, table, schema in (
-        ("open_t", open_tasks, "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, "
+        ("open_t", OPEN_SCHEMA.empty_table(), "task_id BIGINT, client_id VARCHAR, level VARCHAR, kind VARCHAR, "
          "branch_code VARCHAR, due DATE, counts BOOLEAN, cap_exception BOOLEAN, cap_reason VARCHAR, "
          "new BOOLEAN, changed BOOLEAN, opens_at TIMESTAMPTZ, orig_due DATE, orig_counts BOOLEAN"),
+        ("open_seen", pa.table({"client_id": pa.array([], pa.string())}), "client_id VARCHAR"),
         ("capc", caps, "client_id VARCHAR, n BIGINT"),
         ("done_keys", keys, "key VARCHAR"),
     ):  # fmt: skip
@@ -319,11 +323,34 @@ def _state_tables(con: Any, quarter: str) -> None:
             cols = ", ".join(table.column_names)
             duck.run(con, f"INSERT INTO {name} ({cols}) SELECT {cols} FROM state_arrow")
             con.unregister("state_arrow")
-    duck.run(
-        con,
-        "UPDATE open_t SET cap_exception = FALSE, cap_reason = '', new = FALSE, changed = FALSE, "
-        "orig_due = due, orig_counts = counts",
+
+
+def _open_tasks(targets: pa.Array | None) -> pa.Table:
+    """The open tasks (``OPEN_SCHEMA``) of ``targets`` (client ids, or ``'S:' || staff id`` for
+    a staff target), or of everyone with ``None``."""
+    task = Task._meta.db_table
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    select = (
+        f"SELECT t.id, coalesce(t.client_id, %s || t.target_staff_id), t.level, t.kind, t.branch_id, "
+        f't.due_date, t.counts_to_cap FROM "{task}" t'
     )
+    if targets is None:
+        return bulk.fetch_typed(
+            f"{select} WHERE t.status IN ({statuses})", [STAFF_PREFIX], schema=OPEN_SCHEMA
+        )
+    staff = pc.starts_with(targets, STAFF_PREFIX)
+    found = []
+    for keys, column in (
+        (pc.filter(targets, pc.invert(staff)), "client_id"),
+        (pc.utf8_slice_codeunits(pc.filter(targets, staff), len(STAFF_PREFIX)), "target_staff_id"),
+    ):
+        if len(keys):
+            with bulk.staged_keys(keys):
+                found.append(bulk.fetch_typed(
+                    f"{select} JOIN _bulk_keys k ON t.{column} = k.k WHERE t.status IN ({statuses})",
+                    [STAFF_PREFIX], schema=OPEN_SCHEMA,
+                ))  # fmt: skip
+    return pa.concat_tables(found) if found else OPEN_SCHEMA.empty_table()
 
 
 def _reserve_task_ids(n: int) -> int:
@@ -421,6 +448,23 @@ def _events(events: pa.Table, day: dt.date, staff: list[str | None] | None = Non
     events = events.append_column("at", pa.array([at] * n, pa.timestamp("us", tz="UTC")))
     events = events.append_column("actor", pa.array(["system:run"] * n, pa.string()))
     bulk.insert(TaskEvent._meta.db_table, events)
+
+
+EVENT_SCHEMA = pa.schema([("id", pa.int64()), ("run_id", pa.int64()), ("task_id", pa.int64()),
+                          ("event", pa.string()), ("staff_id", pa.string()), ("detail", pa.string()),
+                          ("business_date", pa.date32()), ("actor", pa.string())])  # fmt: skip
+
+
+def _events_digest(run: NightlyRun) -> tuple[str, int]:
+    """The run's change set hashed set-wise (``chain.changeset_hash_arrow``): the same SHA-256
+    as ``audit verify``'s row-by-row re-read (NFR-2), for hundreds of thousands of events."""
+    columns = ", ".join(f'"{c}"' for c in EVENT_SCHEMA.names)
+    assert tuple(EVENT_SCHEMA.names) == CHANGESETS["callbacks.TaskEvent"].columns
+    rows = bulk.fetch_typed(
+        f'SELECT {columns} FROM "{TaskEvent._meta.db_table}" WHERE run_id = %s ORDER BY id',
+        [run.pk], schema=EVENT_SCHEMA,
+    )  # fmt: skip
+    return chain.changeset_hash_arrow(rows)
 
 
 def _overdue(run: NightlyRun, progress: Progress) -> int:
@@ -540,17 +584,10 @@ def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict
     clients = {c["client_id"]: c for c in bulk.fetch_by_keys(
         Client._meta.db_table, "client_id", pa.array(sorted({t["client_id"] for t in todo if t["client_id"]}), pa.string()),
         ["client_id", "introducer_id", "broker_id", "adviser_id"]).to_pylist()}  # fmt: skip
-    first_rule: dict[int, str] = {}
-    for task_id, rule_code in (
-        Purpose.objects.filter(task_id__in=[t["id"] for t in todo])
-        .order_by("id")
-        .values_list("task_id", "rule_code")
-    ):
-        first_rule.setdefault(task_id, rule_code)
     updates: list[tuple[str | None, str, str, int]] = []
     event_rows: list[tuple[int, str, str]] = []
     staff_ids: list[str | None] = []
-    unassigned: dict[str, int] = {}
+    nobody: list[int] = []  # tasks nobody may hold: counted under their first rule below
     for task in todo:
         c = clients.get(task["client_id"], {})
         rel = Relations(
@@ -561,8 +598,7 @@ def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict
         )
         chosen, proof, refused = _choose(task, candidates, loads, rel, rules, day)
         if chosen is None:
-            rule = first_rule.get(task["id"], "")
-            unassigned[rule] = unassigned.get(rule, 0) + 1
+            nobody.append(task["id"])
             reason = _unassigned_reason(task, refused)
             if task["unassigned_reason"] != reason or task["assignee_id"]:
                 updates.append((None, TaskStatus.OPEN, reason, task["id"]))
@@ -592,6 +628,17 @@ def _assign_all(run: NightlyRun, rules: Constraints, progress: Progress) -> dict
             "event": pa.array([str(r[1]) for r in event_rows], pa.string()),
             "detail": pa.array([r[2] for r in event_rows], pa.string()),
         }), day, staff_ids)  # fmt: skip
+    first_rule: dict[int, str] = {}
+    for task_id, rule_code in (
+        Purpose.objects.filter(task_id__in=nobody)
+        .order_by("id")
+        .values_list("task_id", "rule_code")
+    ):
+        first_rule.setdefault(task_id, rule_code)
+    unassigned: dict[str, int] = {}
+    for task_id in nobody:
+        rule = first_rule.get(task_id, "")
+        unassigned[rule] = unassigned.get(rule, 0) + 1
     progress(f"assignment: {len(updates)} task(s) changed, {sum(unassigned.values())} unassigned")
     return unassigned
 
@@ -600,15 +647,21 @@ CALL_CENTER = ":call_center"  # the key of the call-center staff in ``_staff_by_
 
 
 def _assignment_todo(day: dt.date) -> list[dict[str, Any]]:
-    """Open tasks without an assignee or whose assignee has left by ``day``, most urgent first."""
-    return [
+    """Open tasks without an assignee or whose assignee has left by ``day``, most urgent first.
+
+    Two queries, each on the (assignee, status) index, instead of one ``OR`` across the
+    staff join that reads every task row (issue 6).
+    """
+    leavers = Staff.objects.filter(leave_date__lte=day).values("staff_id")
+    rows = [
         dict(row)
-        for row in Task.objects.open()
-        .filter(Q(assignee__isnull=True) | Q(assignee__leave_date__lte=day))
+        for wanted in (Q(assignee__isnull=True), Q(assignee_id__in=leavers))
+        for row in Task.objects.open().filter(wanted)
         .values("id", "client_id", "target_staff_id", "level", "kind", "branch_id", "assignee_id",
-                "unassigned_reason")
-        .order_by("due_date", "id")
+                "unassigned_reason", "due_date")
     ]  # fmt: skip
+    rows.sort(key=lambda row: (row["due_date"], row["id"]))
+    return rows
 
 
 def _staff_by_unit(day: dt.date) -> dict[str, list[StaffFacts]]:

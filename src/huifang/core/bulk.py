@@ -9,6 +9,7 @@ whose column names are the database column names.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import sqlite3
@@ -274,6 +275,17 @@ def fetch_by_keys(
     """
     names = list(columns)
     select = ", ".join(f"t.{_q(c)}" for c in names)
+    sql = f"SELECT {select} FROM {_q(table_name)} t JOIN _bulk_keys k ON t.{_q(key)} = k.k"
+    with staged_keys(keys, using=using):
+        if schema is not None:
+            return fetch_typed(sql, schema=schema, using=using)
+        return fetch(sql, names=names, using=using)
+
+
+@contextlib.contextmanager
+def staged_keys(keys: pa.Array | pa.ChunkedArray, *, using: str = "default") -> Iterator[None]:
+    """Inside the block, the temporary table ``_bulk_keys (k text PRIMARY KEY)`` holds ``keys``
+    (distinct strings), for a query to join; PostgreSQL copies them in binary."""
     with connections[using].cursor() as cursor:
         if vendor(using) == "postgresql":
             cursor.execute(
@@ -281,7 +293,6 @@ def fetch_by_keys(
             )
             cursor.execute("TRUNCATE _bulk_keys")
             _pg_copy(cursor, "_bulk_keys", pa.table({"k": keys}))
-            sql = f"SELECT {select} FROM {_q(table_name)} t JOIN _bulk_keys k ON t.{_q(key)} = k.k"
         else:
             cursor.execute("CREATE TEMP TABLE IF NOT EXISTS _bulk_keys (k text PRIMARY KEY)")
             cursor.execute("DELETE FROM _bulk_keys")
@@ -290,10 +301,7 @@ def fetch_by_keys(
                 "INSERT OR IGNORE INTO _bulk_keys VALUES (?)",
                 ((k,) for k in keys.to_pylist()),
             )
-            sql = f"SELECT {select} FROM {_q(table_name)} t JOIN _bulk_keys k ON t.{_q(key)} = k.k"
-        if schema is not None:  # inside the cursor's block: the temporary keys must still exist
-            return fetch_typed(sql, schema=schema, using=using)
-    return fetch(sql, names=names, using=using)
+        yield
 
 
 def table_is_empty(table_name: str, *, using: str = "default") -> bool:
