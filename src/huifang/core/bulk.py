@@ -285,7 +285,8 @@ def fetch_by_keys(
 @contextlib.contextmanager
 def staged_keys(keys: pa.Array | pa.ChunkedArray, *, using: str = "default") -> Iterator[None]:
     """Inside the block, the temporary table ``_bulk_keys (k text PRIMARY KEY)`` holds ``keys``
-    (distinct strings), for a query to join; PostgreSQL copies them in binary."""
+    (distinct strings), for a query to join; PostgreSQL copies them in binary and analyzes
+    them, so that a few keys are looked up by index."""
     with connections[using].cursor() as cursor:
         if vendor(using) == "postgresql":
             cursor.execute(
@@ -293,6 +294,9 @@ def staged_keys(keys: pa.Array | pa.ChunkedArray, *, using: str = "default") -> 
             )
             cursor.execute("TRUNCATE _bulk_keys")
             _pg_copy(cursor, "_bulk_keys", pa.table({"k": keys}))
+            # a new temporary table has no statistics: without them the planner takes a few
+            # hundred keys for a thousand and hash-joins them against a whole table
+            cursor.execute("ANALYZE _bulk_keys")
         else:
             cursor.execute("CREATE TEMP TABLE IF NOT EXISTS _bulk_keys (k text PRIMARY KEY)")
             cursor.execute("DELETE FROM _bulk_keys")

@@ -156,3 +156,17 @@ def test_update_sets_the_other_columns_of_the_rows_whose_key_matches() -> None:
     assert after[first] == "vip"
     assert after[second] == before[second].class_code
     assert len(after) == len(before)
+
+
+@pytest.mark.postgres  # PostgreSQL's planner statistics
+@pytest.mark.django_db
+def test_staged_keys_are_analyzed_so_the_planner_knows_how_few_they_are() -> None:
+    import pyarrow as pa
+
+    keys = pa.array(["C0001", "C0002", "C0003"], pa.string())
+    with transaction.atomic(), bulk.staged_keys(keys), connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = '_bulk_keys'")
+        # a new table's reltuples is -1 (never analyzed): the planner then guesses ~1,360 rows
+        assert cursor.fetchone()[0] == 3
+        cursor.execute("SELECT k FROM _bulk_keys ORDER BY k")
+        assert [row[0] for row in cursor.fetchall()] == ["C0001", "C0002", "C0003"]
