@@ -460,19 +460,20 @@ def _events(events: pa.Table, day: dt.date, staff: list[str | None] | None = Non
     bulk.insert(TaskEvent._meta.db_table, events)
 
 
-EVENT_SCHEMA = pa.schema([("id", pa.int64()), ("run_id", pa.int64()), ("task_id", pa.int64()),
-                          ("event", pa.string()), ("staff_id", pa.string()), ("detail", pa.string()),
-                          ("business_date", pa.date32()), ("actor", pa.string())])  # fmt: skip
+# the Arrow type of each column of the task events' change set (``callbacks.apps``)
+EVENT_TYPES = {"id": pa.int64(), "run_id": pa.int64(), "task_id": pa.int64(), "event": pa.string(),
+               "staff_id": pa.string(), "detail": pa.string(), "business_date": pa.date32(),
+               "actor": pa.string()}  # fmt: skip
 
 
 def _events_digest(run: NightlyRun) -> tuple[str, int]:
     """The run's change set hashed set-wise (``chain.changeset_hash_arrow``): the same SHA-256
     as ``audit verify``'s row-by-row re-read (NFR-2), for hundreds of thousands of events."""
-    columns = ", ".join(f'"{c}"' for c in EVENT_SCHEMA.names)
-    assert tuple(EVENT_SCHEMA.names) == CHANGESETS["callbacks.TaskEvent"].columns
+    names = CHANGESETS["callbacks.TaskEvent"].columns
+    columns = ", ".join(f'"{c}"' for c in names)
     rows = bulk.fetch_typed(
         f'SELECT {columns} FROM "{TaskEvent._meta.db_table}" WHERE run_id = %s ORDER BY id',
-        [run.pk], schema=EVENT_SCHEMA,
+        [run.pk], schema=pa.schema([(c, EVENT_TYPES[c]) for c in names]),
     )  # fmt: skip
     return chain.changeset_hash_arrow(rows)
 
