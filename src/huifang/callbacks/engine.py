@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from huifang.callbacks import listed, population, population_people, population_sales
 from huifang.callbacks.rules import (
+    ORDER_SQL,
     Period,
     due_date,
     fires_on,
@@ -307,20 +308,13 @@ class Evaluator:
         strata = con.execute("SELECT DISTINCT stratum, level FROM cand ORDER BY stratum").fetchall()
         plans = {stratum: self._plan(spec, period, stratum, level) for stratum, level in strata}
         plan_key = f"{spec.code}|{period.label}|"
-        con.register("strata_arrow", pa.table({
-            "stratum": pa.array(list(plans), pa.string()),
-            "seed": pa.array([p["seed"] for p in plans.values()], pa.string()),
-        }))  # fmt: skip
         self._entries(spec, period)
         # every stratum at once: today's members with what the plan knows of them
         duck.run(con, "CREATE OR REPLACE TEMP TABLE pool AS "
                  "SELECT c.*, k.client_id IS NOT NULL AS known, coalesce(k.sampled, FALSE) AS was_sampled, "
-                 "coalesce(k.skipped, FALSE) AS was_skipped, coalesce(capc.n, 0) >= ? AS at_cap, "
-                 "sha256(s.seed || ':' || c.client_id) AS ord "
-                 "FROM cand c JOIN strata_arrow s USING (stratum) "
-                 "LEFT JOIN known_entries k USING (stratum, client_id) LEFT JOIN capc USING (client_id)",
+                 "coalesce(k.skipped, FALSE) AS was_skipped, coalesce(capc.n, 0) >= ? AS at_cap "
+                 "FROM cand c LEFT JOIN known_entries k USING (stratum, client_id) LEFT JOIN capc USING (client_id)",
                  [self.max])  # fmt: skip
-        con.unregister("strata_arrow")
         counts = {
             stratum: (known, sampled, fresh, skipped)
             for stratum, known, sampled, fresh, skipped in con.execute(
@@ -344,33 +338,41 @@ class Evaluator:
             summary.population += plan["population"]
             summary.required += plan["required"]
             summary.skipped_at_cap += skipped
+        # the order (CON-7) is computed only where a stratum still needs members: on most
+        # days of a half-year plan no stratum does, and its millions of members are not hashed
+        wanted = {stratum: need for stratum, need in needs.items() if need > 0}
         con.register("needs_arrow", pa.table({
-            "stratum": pa.array(list(needs), pa.string()),
-            "need": pa.array(list(needs.values()), pa.int64()),
+            "stratum": pa.array(list(wanted), pa.string()),
+            "need": pa.array(list(wanted.values()), pa.int64()),
+            "seed": pa.array([plans[s]["seed"] for s in wanted], pa.string()),
         }))  # fmt: skip
         duck.run(con, "CREATE OR REPLACE TEMP TABLE drawn AS "
-                 "SELECT * EXCLUDE (known, was_sampled, was_skipped, at_cap, ord, rn, need) FROM ("
-                 "  SELECT p.*, row_number() OVER (PARTITION BY p.stratum ORDER BY p.ord) AS rn "
-                 "  FROM pool p WHERE NOT p.was_sampled AND NOT p.at_cap) "
-                 "JOIN needs_arrow n USING (stratum) WHERE rn <= n.need")  # fmt: skip
+                 "SELECT * EXCLUDE (known, was_sampled, was_skipped, at_cap, rn, need, seed) FROM ("
+                 f"  SELECT p.*, n.need, n.seed, row_number() OVER (PARTITION BY p.stratum ORDER BY "
+                 f"    {ORDER_SQL.format(seed='n.seed', client='p.client_id')}) AS rn "
+                 "  FROM pool p JOIN needs_arrow n USING (stratum) WHERE NOT p.was_sampled AND NOT p.at_cap) "
+                 "WHERE rn <= need")  # fmt: skip
         con.unregister("needs_arrow")
         for stratum, got in con.execute(
             "SELECT stratum, count(*) FROM drawn GROUP BY stratum"
         ).fetchall():
             plans[stratum]["sampled"] += got
+        # only the members the write changes: new ones, the drawn, and the first skip of each
         self.batch.entries.append(
             duck.table(
                 con,
+                "SELECT * FROM ("
                 "SELECT ? || p.stratum AS plan_key, p.client_id, "
                 "p.was_skipped OR (p.at_cap AND NOT p.was_sampled) AS skipped_at_cap, "
                 "p.at_cap AND NOT p.was_sampled AND NOT p.was_skipped AS skipped_first, "
                 "p.was_sampled OR d.client_id IS NOT NULL AS sampled, NOT p.known AS new, "
                 "CASE WHEN NOT p.was_sampled AND d.client_id IS NOT NULL THEN CAST(? AS DATE) END "
-                "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id) "
+                "AS sampled_on FROM pool p LEFT JOIN drawn d USING (client_id)) "
+                "WHERE new OR sampled_on IS NOT NULL OR skipped_first "
                 "UNION ALL "  # members who left the population, not sampled: out of today's draw
-                "SELECT ? || k.stratum, k.client_id, TRUE, NOT k.skipped, FALSE, FALSE, CAST(NULL AS DATE) "
+                "SELECT ? || k.stratum, k.client_id, TRUE, TRUE, FALSE, FALSE, CAST(NULL AS DATE) "
                 "FROM known_entries k ANTI JOIN pool USING (stratum, client_id) "
-                "WHERE NOT k.sampled AND k.stratum IN (SELECT stratum FROM cand)",
+                "WHERE NOT k.sampled AND NOT k.skipped AND k.stratum IN (SELECT stratum FROM cand)",
                 [plan_key, self.day, plan_key],
             )  # fmt: skip
         )
