@@ -11,6 +11,7 @@ tables the caller writes in bulk, in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -20,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from huifang.callbacks import listed, population, population_people, population_sales
+from huifang.callbacks import listed, plancache, population, population_people, population_sales
 from huifang.callbacks.rules import (
     ORDER_SQL,
     Period,
@@ -158,11 +159,16 @@ class Evaluator:
         next_task_id: Callable[[int], int],
         plans: dict[tuple[str, str, str], dict[str, Any]],
         open_tasks: Callable[[pa.Array | None], pa.Table] | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.con, self.root, self.day, self.version = con, root, day, version
         self.max = max_per_quarter
         self.next_task_id = next_task_id
         self.known_plans = plans
+        # the plans as stored before this run: the guard of the sampled members' files
+        self.stored_plans = {key: dict(plan) for key, plan in plans.items()}
+        self.state_dir = state_dir  # ``plancache``'s folder; ``None``: members read from the table
+        self.plan_files: list[tuple[RuleSpec, Period, dict[str, Any]]] = []
         self.batch = Batch()
         # ``open_t`` is filled on demand (``_ensure_open``); without a loader it is already whole
         self.open_tasks = open_tasks
@@ -308,7 +314,7 @@ class Evaluator:
         strata = con.execute("SELECT DISTINCT stratum, level FROM cand ORDER BY stratum").fetchall()
         plans = {stratum: self._plan(spec, period, stratum, level) for stratum, level in strata}
         plan_key = f"{spec.code}|{period.label}|"
-        self._entries(spec, period)
+        cached = self._entries(spec, period)
         # every stratum at once: today's members with what the plan knows of them
         duck.run(con, "CREATE OR REPLACE TEMP TABLE pool AS "
                  "SELECT c.*, k.client_id IS NOT NULL AS known, coalesce(k.sampled, FALSE) AS was_sampled, "
@@ -376,15 +382,51 @@ class Evaluator:
                 [plan_key, self.day, plan_key],
             )  # fmt: skip
         )
-        # the sampled key is the plan's period, whatever the member's own key
-        duck.run(
-            con, "UPDATE drawn SET key = ? || ':' || client_id", [f"{spec.code}:{period.label}"]
-        )
+        if self.state_dir is not None and plans:  # no stratum today: the plans and members stay
+            con.register("plan_written_arrow", self.batch.entries[-1])
+            meta = plancache.save_files(
+                con, self.state_dir, spec.code, period.label, self.day.isoformat(), rebase=not cached,
+                delta=f"SELECT substr(plan_key, {len(plan_key) + 1}) AS stratum, client_id, sampled, "
+                "skipped_at_cap AS skipped FROM plan_written_arrow",
+            )  # fmt: skip
+            con.unregister("plan_written_arrow")
+            self.plan_files.append((spec, period, meta))
 
-    def _entries(self, spec: RuleSpec, period: Period) -> None:
-        """``known_entries``: the stored members of the rule's plans of ``period``, every stratum."""
+    def save_plan_guards(self) -> None:
+        """After the write (the new plans have their ids): each sampled rule's ``plancache`` guard."""
+        if self.state_dir is None:
+            return
+        twice = Counter((spec.code, period.label) for spec, period, _meta in self.plan_files)
+        for spec, period, meta in self.plan_files:
+            if twice[(spec.code, period.label)] > 1:
+                continue  # two parts of one rule (TX-1) wrote one plan: no guard, read the table next run
+            after = plancache.counts(self._period_plans(self.known_plans, spec, period))
+            plancache.save_guard(self.state_dir, meta, after)
+        self.plan_files.clear()
+
+    @staticmethod
+    def _period_plans(
+        plans: dict[tuple[str, str, str], dict[str, Any]], spec: RuleSpec, period: Period
+    ) -> list[dict[str, Any]]:
+        return [
+            p
+            for (code, label, _s), p in plans.items()
+            if (code, label) == (spec.code, period.label)
+        ]
+
+    def _entries(self, spec: RuleSpec, period: Period) -> bool:
+        """``known_entries``: the stored members of the rule's plans of ``period``, every stratum.
+
+        From ``plancache``'s files when they match the plans as stored (returns ``True``),
+        else from the table.
+        """
         from huifang.callbacks.models import Plan, PlanEntry
 
+        stored = plancache.counts(self._period_plans(self.stored_plans, spec, period))
+        if self.state_dir is not None and plancache.load(
+            self.con, self.state_dir, spec.code, period.label, stored
+        ):
+            return True
         schema = pa.schema([("stratum", pa.string()), ("client_id", pa.string()),
                             ("sampled", pa.bool_()), ("skipped", pa.bool_())])  # fmt: skip
         table = bulk.fetch_typed(
@@ -398,6 +440,7 @@ class Evaluator:
             "CREATE OR REPLACE TEMP TABLE known_entries AS SELECT * FROM known_entries_arrow",
         )
         self.con.unregister("known_entries_arrow")
+        return False
 
     # ---------------------------------------------------------------- tasks
 

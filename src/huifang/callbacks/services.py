@@ -276,11 +276,12 @@ def _evaluate(
     evaluator = Evaluator(
         con, root=Path(settings.ARCHIVE_DIR), day=day, version=rules.version,
         max_per_quarter=rules.cap.max_per_quarter, next_task_id=_reserve_task_ids, plans=plans,
-        open_tasks=_open_tasks,
+        open_tasks=_open_tasks, state_dir=Path(settings.DATA_DIR) / "state" / "plans",
     )  # fmt: skip
     for spec in specs:
         evaluator.evaluate(spec, progress)
     _write(con, run, evaluator, quarter)
+    evaluator.save_plan_guards()
     follow_ups_note(
         con=con, root=Path(settings.ARCHIVE_DIR), day=day, version=rules.version, progress=progress
     )

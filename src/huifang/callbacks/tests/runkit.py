@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
+from django.db import connection
 
-from huifang.callbacks.models import Task
+from huifang.callbacks.models import NightlyRun, Plan, PlanEntry, Purpose, Task, TaskEvent
 from huifang.feeds.tests import feedkit
 
 Row = dict[str, Any]
@@ -140,3 +141,12 @@ def policy_variant(
     with clock.frozen(start - dt.timedelta(days=1)):
         draft = policy_version_load(document=document, author=author)
         return policy_version_approve(version=draft, approver=approver)
+
+
+def wipe() -> None:
+    """Forget every run (the append-only task history only in maintenance mode)."""
+    from huifang.audit.triggers import maintenance
+
+    with maintenance(), connection.cursor() as cursor:
+        for model in (TaskEvent, Purpose, PlanEntry, Task, Plan, NightlyRun):
+            cursor.execute(f'DELETE FROM "{model._meta.db_table}"')  # noqa: S608

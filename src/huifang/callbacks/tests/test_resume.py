@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from huifang.callbacks.models import (
     NightlyRun,
@@ -83,15 +82,6 @@ def state() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def wipe() -> None:
-    """Forget every run (the append-only task history only in maintenance mode)."""
-    from huifang.audit.triggers import maintenance
-
-    with maintenance(), connection.cursor() as cursor:
-        for model in (TaskEvent, Purpose, PlanEntry, Task, Plan, NightlyRun):
-            cursor.execute(f'DELETE FROM "{model._meta.db_table}"')  # noqa: S608
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("point", ["run_written", "run_before_commit"])
 def test_a_killed_run_leaves_nothing_and_rerunning_the_date_gives_the_clean_run(
@@ -111,7 +101,7 @@ def test_a_killed_run_leaves_nothing_and_rerunning_the_date_gives_the_clean_run(
     assert any(t[-1] == DAY2 for t in clean["tasks"]), "day two marks an overdue task"
     assert any(p[4] == "STOCK-1" for p in clean["purposes"])
 
-    wipe()
+    runkit.wipe()
     code, _out, err = runkit.run(tmp_path, DAY1)
     assert code == 0, err
     before = state()
