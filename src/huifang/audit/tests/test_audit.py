@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from huifang.audit import chain, triggers
 from huifang.audit.context import AuditContextMissing, _current, audit_context
@@ -133,6 +134,67 @@ def test_a_changed_change_set_is_named_by_verify() -> None:
     result = verify()
     assert result.broken_id == event.pk
     assert "change set" in result.reason
+
+
+def test_a_second_row_of_a_transaction_chains_to_the_first_without_reading_the_chain() -> None:
+    with transaction.atomic():
+        (first,) = _write(1, "a")
+        with CaptureQueriesContext(connection) as second_queries:
+            (second,) = _write(1, "b")
+    assert second.prev_hash == first.hash and second.chain == first.chain
+    assert [q["sql"].split()[0] for q in second_queries.captured_queries] == ["INSERT"]
+    assert verify().ok
+
+
+def test_a_row_rolled_back_with_its_savepoint_is_not_chained_to() -> None:
+    with transaction.atomic():
+        (first,) = _write(1, "a")
+        try:
+            with transaction.atomic():
+                _write(1, "gone")
+                raise RuntimeError("the change is refused")
+        except RuntimeError:
+            pass
+        with CaptureQueriesContext(connection) as third_queries:
+            (third,) = _write(1, "c")
+    assert not AuditEvent.objects.filter(object_id="gone0").exists()
+    assert third.prev_hash == first.hash  # read from the chain again, not the rolled-back row
+    assert len(third_queries.captured_queries) > 1
+    assert verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_transactions_of_several_rows_and_rolled_back_savepoints_verify() -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with audit_context(f"writer-{n}"):
+                for i in range(40):
+                    with transaction.atomic():
+                        _write(2, f"{n}-{i}-a")
+                        try:
+                            with transaction.atomic():
+                                _write(1, f"{n}-{i}-gone")
+                                raise RuntimeError
+                        except RuntimeError:
+                            pass
+                        _write(2, f"{n}-{i}-b")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert AuditEvent.objects.filter(action="test.event").count() == 6 * 40 * 4
+    assert not AuditEvent.objects.filter(object_id__contains="gone").exists()
+    result = verify()
+    assert result.ok, result.reason
 
 
 @pytest.mark.django_db(transaction=True)

@@ -235,8 +235,9 @@ def test_the_message_waits_for_the_commit(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         link = send_link(task=w.task, actor=f.actor(w.agent), channel="sms")
-    assert len(callbacks) == 1 and not outbox(data_dir)
-    callbacks[0]()
+    assert callbacks and not outbox(data_dir)
+    for callback in callbacks:  # the message, and the audit trail's no-op chain markers
+        callback()
     link.refresh_from_db()
     assert link.sent_at is not None and len(outbox(data_dir)) == 1
 
