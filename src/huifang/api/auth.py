@@ -14,17 +14,13 @@ from ninja.security import HttpBearer
 
 from huifang.api.models import ApiToken
 from huifang.api.services import PREFIX_LENGTH, token_resolve
-from huifang.core.context_processors import with_grants
 
 
 class TokenAuth(HttpBearer):
     """The token's ``ApiToken`` (its ``user`` acts), or None → 401."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        found, reason = token_resolve(token.strip())
-        if found is not None:
-            # the grants once per request: role checks and the scope read them (issue 7 load)
-            with_grants(found.user)
+        found, reason = token_resolve(token.strip())  # with the user's grants (one query)
         if found is None:
             refused: dict[str, Any] = {"reason": reason, "prefix": token.strip()[:PREFIX_LENGTH]}
             request.huifang_auth_refused = refused  # type: ignore[attr-defined]

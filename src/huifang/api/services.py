@@ -8,17 +8,21 @@ is audited by the API with its prefix, never in full.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from huifang.accounts.choices import Role
-from huifang.accounts.models import User
+from huifang.accounts.models import RoleGrant, User
 from huifang.api.models import ApiToken
 from huifang.audit.services import audit_record
 from huifang.core import clock
+from huifang.core.joined import Joined
+from huifang.org.models import Region, Staff, Unit
 
 TOKEN_PREFIX = "hf_"  # noqa: S105 -- the visible marker of a token, not a secret
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
@@ -92,13 +96,14 @@ def token_revoke(*, user: User, name: str) -> ApiToken:
 def token_resolve(raw: str) -> tuple[ApiToken | None, str]:
     """The active token of an active user matching ``raw``, or None and why not.
 
-    One query: the token, its user and the user's staff member (the workbench's actor).
+    One hand-written query (every API call makes it, issue 7): the token, its user, the
+    user's staff member (the workbench's actor) and the user's grants with their unit and
+    region, the grants set on the user as ``with_grants`` would (role checks and the data
+    scope read them, no further query).
     """
     if not raw.startswith(TOKEN_PREFIX):
         return None, "malformed token"
-    token = (
-        ApiToken.objects.select_related("user", "user__staff").filter(digest=digest(raw)).first()
-    )
+    token = _token_with_grants(digest(raw))
     if token is None:
         return None, "unknown token"
     if token.revoked_at is not None:
@@ -106,3 +111,57 @@ def token_resolve(raw: str) -> tuple[ApiToken | None, str]:
     if not token.user.is_active:
         return None, "inactive user"
     return token, ""
+
+
+_TOKEN_JOIN = Joined(
+    ((ApiToken, "t"), (User, "u"), (Staff, "s"), (RoleGrant, "g"), (Unit, "gu"), (Region, "gr"))
+)
+
+
+@functools.cache
+def _token_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+
+    def table(model: Any) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model: Any, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    return (
+        f"SELECT {_TOKEN_JOIN.columns()} FROM {table(ApiToken)} t "
+        f"JOIN {table(User)} u ON u.{column(User, 'id')} = t.{column(ApiToken, 'user')} "
+        f"LEFT JOIN {table(Staff)} s ON s.{column(Staff, 'staff_id')} = u.{column(User, 'staff')} "
+        f"LEFT JOIN {table(RoleGrant)} g ON g.{column(RoleGrant, 'user')} = u.{column(User, 'id')} "
+        f"LEFT JOIN {table(Unit)} gu ON gu.{column(Unit, 'code')} = g.{column(RoleGrant, 'unit')} "
+        f"LEFT JOIN {table(Region)} gr ON gr.{column(Region, 'code')} = g.{column(RoleGrant, 'region')} "
+        f"WHERE t.{column(ApiToken, 'digest')} = %s "
+        f"ORDER BY g.{column(RoleGrant, 'role')}, g.{column(RoleGrant, 'id')}"
+    )
+
+
+def _token_with_grants(token_digest: str) -> ApiToken | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_token_sql(connection.vendor), [token_digest])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    token, user, staff, *_grant = _TOKEN_JOIN.instances(rows[0])
+    assert isinstance(token, ApiToken) and isinstance(user, User)
+    ApiToken._meta.get_field("user").set_cached_value(token, user)  # type: ignore[union-attr]
+    User._meta.get_field("staff").set_cached_value(user, staff)  # type: ignore[union-attr]
+    grants: list[RoleGrant] = []
+    for row in rows:
+        _t, _u, _s, grant, unit, region = _TOKEN_JOIN.instances(row)
+        if grant is None:
+            continue  # a user without grants: one row, the grant's columns NULL
+        assert isinstance(grant, RoleGrant)
+        for name, related in (("user", user), ("unit", unit), ("region", region)):
+            RoleGrant._meta.get_field(name).set_cached_value(grant, related)  # type: ignore[union-attr]
+        grants.append(grant)
+    # what ``prefetch_related_objects`` leaves on the user for ``role_grants``
+    prefetched = user.role_grants.all()
+    prefetched._result_cache = grants
+    prefetched._prefetch_done = True  # type: ignore[attr-defined]
+    user._prefetched_objects_cache = {"role_grants": prefetched}  # type: ignore[attr-defined]
+    return token

@@ -11,7 +11,6 @@ tables the caller writes in bulk, in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -169,6 +168,7 @@ class Evaluator:
         self.stored_plans = {key: dict(plan) for key, plan in plans.items()}
         self.state_dir = state_dir  # ``plancache``'s folder; ``None``: members read from the table
         self.plan_files: list[tuple[RuleSpec, Period, dict[str, Any]]] = []
+        self.uncached: set[tuple[str, str]] = set()  # (rule, period) of rules run in two parts
         self.batch = Batch()
         # ``open_t`` is filled on demand (``_ensure_open``); without a loader it is already whole
         self.open_tasks = open_tasks
@@ -382,24 +382,43 @@ class Evaluator:
                 [plan_key, self.day, plan_key],
             )  # fmt: skip
         )
+        # the sampled key is the plan's period, whatever the member's own key
+        duck.run(
+            con, "UPDATE drawn SET key = ? || ':' || client_id", [f"{spec.code}:{period.label}"]
+        )
         if self.state_dir is not None and plans:  # no stratum today: the plans and members stay
-            con.register("plan_written_arrow", self.batch.entries[-1])
-            meta = plancache.save_files(
-                con, self.state_dir, spec.code, period.label, self.day.isoformat(), rebase=not cached,
-                delta=f"SELECT substr(plan_key, {len(plan_key) + 1}) AS stratum, client_id, sampled, "
-                "skipped_at_cap AS skipped FROM plan_written_arrow",
-            )  # fmt: skip
-            con.unregister("plan_written_arrow")
-            self.plan_files.append((spec, period, meta))
+            self._keep_members(spec, period, plan_key, cached)
+
+    def _keep_members(self, spec: RuleSpec, period: Period, plan_key: str, cached: bool) -> None:
+        """This night's ``plancache`` files of the rule (its guard follows the write).
+
+        Two parts of one rule (TX-1) write one plan: then nothing is kept for it and the
+        next run reads the table.
+        """
+        assert self.state_dir is not None
+        key = (spec.code, period.label)
+        if key in self.uncached:
+            return
+        if key in {(s.code, p.label) for s, p, _meta in self.plan_files}:
+            self.plan_files = [(s, p, m) for s, p, m in self.plan_files if (s.code, p.label) != key]
+            self.uncached.add(key)
+            plancache.forget(self.state_dir, spec.code)
+            return
+        con = self.con
+        con.register("plan_written_arrow", self.batch.entries[-1])
+        meta = plancache.save_files(
+            con, self.state_dir, spec.code, period.label, self.day.isoformat(), rebase=not cached,
+            delta=f"SELECT substr(plan_key, {len(plan_key) + 1}) AS stratum, client_id, sampled, "
+            "skipped_at_cap AS skipped FROM plan_written_arrow",
+        )  # fmt: skip
+        con.unregister("plan_written_arrow")
+        self.plan_files.append((spec, period, meta))
 
     def save_plan_guards(self) -> None:
         """After the write (the new plans have their ids): each sampled rule's ``plancache`` guard."""
         if self.state_dir is None:
             return
-        twice = Counter((spec.code, period.label) for spec, period, _meta in self.plan_files)
         for spec, period, meta in self.plan_files:
-            if twice[(spec.code, period.label)] > 1:
-                continue  # two parts of one rule (TX-1) wrote one plan: no guard, read the table next run
             after = plancache.counts(self._period_plans(self.known_plans, spec, period))
             plancache.save_guard(self.state_dir, meta, after)
         self.plan_files.clear()

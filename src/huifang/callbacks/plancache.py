@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,8 @@ def save_guard(state_dir: Path, meta: dict[str, Any], after: PlanCounts) -> None
     for stale in meta_path.parent.iterdir():
         if stale.name not in keep:
             stale.unlink(missing_ok=True)
+
+
+def forget(state_dir: Path, rule_code: str) -> None:
+    """Every file kept for the rule: its members are read from the table again."""
+    shutil.rmtree(_dir(state_dir, rule_code), ignore_errors=True)

@@ -240,6 +240,8 @@ def test_prod7_samples_ten_percent_of_other_buyers_cumulatively_per_month(
     assert (plan.population, plan.required, plan.sampled) == (24, 3, 3)
     sampled = Purpose.objects.filter(rule_code="PROD-7").select_related("task")
     assert len({p.task.client_id for p in sampled}) == 3 == sampled.count()
+    # the key is the plan's period, not the purchase: a second purchase of the month merges
+    assert {p.key for p in sampled} == {f"PROD-7:2026-10:{p.task.client_id}" for p in sampled}
     # 3 working days after the cooling-off: 10-13 → 10-16, 10-14 → 10-19
     assert {p.due_date.isoformat() for p in sampled} <= {"2026-10-16", "2026-10-19"}
     assert all(p.task.opens_at is not None for p in sampled)

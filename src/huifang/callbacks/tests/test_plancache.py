@@ -177,3 +177,26 @@ def test_a_run_killed_after_writing_its_files_leaves_files_the_retry_does_not_us
     assert [used for rule, used in loads if rule == "NEW-2"] == [True, False]
     assert kept("NEW-2", "2026-10") == table("NEW-2", "2026-10")
     assert len(table("NEW-2", "2026-10")) == 30
+
+
+def test_a_sampled_rule_run_in_two_parts_keeps_no_files(
+    policy: PolicyVersion, tmp_path: Path, loads: list[tuple[str, bool]]
+) -> None:
+    """TX-1 (trades, lost clients) is two parts writing one plan: neither part's files are
+    kept, and nothing piles up night after night; the members come from the table."""
+    runkit.policy_variant(
+        {"TX-1": {"coverage": {"share": "0.5", "period": "month"}}}, enable=("TX-1",)
+    )
+    old = "2020-03-02"  # opened long ago
+    clients = [runkit.client(f"T{i}", "A01", old, last_trade_date="2026-09-01") for i in range(4)]
+    clients += [runkit.client(f"L{i}", "A01", old, last_trade_date="2026-04-11") for i in range(4)]
+    trades = [{"client_id": f"T{i}", "trade_amount": "1000", "trade_count": "1"} for i in range(4)]
+    first: dict[str, list[runkit.Row]] = {"branches": runkit.branches("A01"), "clients": clients,
+                                          "trades": trades, "staff": feed(0)["staff"]}  # fmt: skip
+    for day, rows in ((DAYS[0], first), (DAYS[1], {"trades": trades})):
+        code, _out, err = runkit.run(tmp_path, day, rows)
+        assert code == 0, err
+        assert not (state_dir() / plancache._name("TX-1")).exists()
+    plan = Plan.objects.get(rule_code="TX-1", period="2026-10", stratum="A01")
+    assert plan.population == len(table("TX-1", "2026-10")) > 0
+    assert [used for rule, used in loads if rule == "TX-1"] == [False, False]  # night 2, both parts
