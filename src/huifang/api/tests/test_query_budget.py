@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/workbench"
 # the most statements each call may take, transaction control and audit rows included
-BUDGET = {"next": 25, "attempt": 33, "task": 13, "recording": 15, "answers": 21, "sign": 27}
+BUDGET = {"next": 21, "attempt": 26, "task": 12, "recording": 12, "answers": 17, "sign": 24}
 
 
 @pytest.fixture(autouse=True)
