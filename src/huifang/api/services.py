@@ -146,13 +146,14 @@ def _token_with_grants(token_digest: str) -> ApiToken | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    token, user, staff, *_grant = _TOKEN_JOIN.instances(rows[0])
+    # the token, user and staff repeat on every grant's row: built from the first row only
+    token, user, staff = _TOKEN_JOIN.instances(rows[0], parts=slice(0, 3))
     assert isinstance(token, ApiToken) and isinstance(user, User)
     ApiToken._meta.get_field("user").set_cached_value(token, user)  # type: ignore[union-attr]
     User._meta.get_field("staff").set_cached_value(user, staff)  # type: ignore[union-attr]
     grants: list[RoleGrant] = []
     for row in rows:
-        _t, _u, _s, grant, unit, region = _TOKEN_JOIN.instances(row)
+        grant, unit, region = _TOKEN_JOIN.instances(row, parts=slice(3, 6))
         if grant is None:
             continue  # a user without grants: one row, the grant's columns NULL
         assert isinstance(grant, RoleGrant)

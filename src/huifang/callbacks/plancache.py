@@ -56,6 +56,15 @@ def _scan(paths: list[Path]) -> str:
     return "read_parquet([" + ", ".join(duck.lit(str(f)) for f in paths) + "])"
 
 
+def _merged(table: str, source: str) -> str:
+    """``table`` := one row per member of ``source`` (flags only ever turn true: any true wins)."""
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT stratum, client_id, "
+        f"bool_or(sampled) AS sampled, bool_or(skipped) AS skipped FROM {source} "
+        "GROUP BY stratum, client_id"
+    )
+
+
 def load(
     con: duckdb.DuckDBPyConnection,
     state_dir: Path,
@@ -75,10 +84,7 @@ def load(
             return False
         if not stored or not all(f.is_file() for f in files):
             return False
-        duck.run(con, f"""
-            CREATE OR REPLACE TEMP TABLE known_entries_cached AS
-            SELECT stratum, client_id, bool_or(sampled) AS sampled, bool_or(skipped) AS skipped
-            FROM {_scan(files)} GROUP BY stratum, client_id""")  # fmt: skip
+        duck.run(con, _merged("known_entries_cached", _scan(files)))
     except (OSError, ValueError, KeyError, TypeError, duckdb.Error):
         return False
     population = sum(c[1] for c in stored.values())
@@ -131,10 +137,10 @@ def save_files(
             if meta is None
             else _scan([folder / f for f in [meta["base"], *meta["deltas"]]])
         )
-        duck.run(con, f"""
-            CREATE OR REPLACE TEMP TABLE plan_base AS
-            SELECT stratum, client_id, bool_or(sampled) AS sampled, bool_or(skipped) AS skipped
-            FROM (SELECT * FROM {base_from} UNION ALL SELECT * FROM plan_delta) GROUP BY stratum, client_id""")  # fmt: skip
+        duck.run(
+            con,
+            _merged("plan_base", f"(SELECT * FROM {base_from} UNION ALL SELECT * FROM plan_delta)"),
+        )
         base = f"{stem}.{day}.base.parquet"
         duck.write_parquet(con, "plan_base", folder / base)
         duck.run(con, "DROP TABLE plan_base")

@@ -29,17 +29,12 @@ class Joined:
         """The SELECT list: every concrete column of every part, aliased."""
         return _columns(self, connection.vendor)
 
-    def instances(self, row: Sequence[Any]) -> list[Model | None]:
-        """One instance per part from ``row`` (a cursor row of ``columns()``)."""
+    def instances(self, row: Sequence[Any], parts: slice = slice(None)) -> list[Model | None]:
+        """One instance per part (of ``parts``) from ``row`` (a cursor row of ``columns()``)."""
         found: list[Model | None] = []
-        at = 0
-        for (model, _alias), converters in zip(
-            self.parts, _converters(self, connection.vendor), strict=True
-        ):
+        for model, start, pk_index, converters in _layout(self, connection.vendor)[parts]:
             fields = model._meta.concrete_fields
-            values = list(row[at : at + len(fields)])
-            at += len(fields)
-            pk_index = fields.index(model._meta.pk)
+            values = list(row[start : start + len(fields)])
             if values[pk_index] is None:
                 found.append(None)
                 continue
@@ -61,15 +56,19 @@ def _columns(joined: Joined, vendor: str) -> str:
 
 
 @functools.cache
-def _converters(joined: Joined, vendor: str) -> list[dict[int, tuple[list[Any], Any]]]:
-    """Per part: field index → (converters, expression), as ``SQLCompiler.get_converters``."""
+def _layout(joined: Joined, vendor: str) -> list[tuple[type[Model], int, int, dict[int, Any]]]:
+    """Per part: its model, its first column in the row, its primary key's index and, by field
+    index, the (converters, expression) to apply, as ``SQLCompiler.get_converters`` makes them."""
     out = []
+    start = 0
     for model, alias in joined.parts:
+        fields = model._meta.concrete_fields
         converters: dict[int, tuple[list[Any], Any]] = {}
-        for index, field in enumerate(model._meta.concrete_fields):
+        for index, field in enumerate(fields):
             col = field.get_col(alias)
             functions = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
             if functions:
                 converters[index] = (functions, col)
-        out.append(converters)
+        out.append((model, start, list(fields).index(model._meta.pk), converters))
+        start += len(fields)
     return out

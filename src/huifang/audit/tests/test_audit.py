@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.core.management import call_command
@@ -163,34 +164,42 @@ def test_a_row_rolled_back_with_its_savepoint_is_not_chained_to() -> None:
     assert verify().ok
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_transactions_of_several_rows_and_rolled_back_savepoints_verify() -> None:
+def _concurrently(writers: int, write: Callable[[int], None]) -> None:
+    """``write(n)`` in ``writers`` threads, each as its own actor and connection; re-raises none."""
     errors: list[BaseException] = []
 
     def writer(n: int) -> None:
         try:
             with audit_context(f"writer-{n}"):
-                for i in range(40):
-                    with transaction.atomic():
-                        _write(2, f"{n}-{i}-a")
-                        try:
-                            with transaction.atomic():
-                                _write(1, f"{n}-{i}-gone")
-                                raise RuntimeError
-                        except RuntimeError:
-                            pass
-                        _write(2, f"{n}-{i}-b")
+                write(n)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors, errors[:3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_transactions_of_several_rows_and_rolled_back_savepoints_verify() -> None:
+    def write(n: int) -> None:
+        for i in range(40):
+            with transaction.atomic():
+                _write(2, f"{n}-{i}-a")
+                try:
+                    with transaction.atomic():
+                        _write(1, f"{n}-{i}-gone")
+                        raise RuntimeError
+                except RuntimeError:
+                    pass
+                _write(2, f"{n}-{i}-b")
+
+    _concurrently(6, write)
     assert AuditEvent.objects.filter(action="test.event").count() == 6 * 40 * 4
     assert not AuditEvent.objects.filter(object_id__contains="gone").exists()
     result = verify()
@@ -199,24 +208,11 @@ def test_concurrent_transactions_of_several_rows_and_rolled_back_savepoints_veri
 
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_writers_leave_a_chain_that_verifies() -> None:
-    errors: list[BaseException] = []
+    def write(n: int) -> None:
+        for i in range(200):
+            audit_record(action="test.concurrent", object_type="test", object_id=f"{n}-{i}")
 
-    def writer(n: int) -> None:
-        try:
-            with audit_context(f"writer-{n}"):
-                for i in range(200):
-                    audit_record(action="test.concurrent", object_type="test", object_id=f"{n}-{i}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors[:3]
+    _concurrently(8, write)
     assert AuditEvent.objects.filter(action="test.concurrent").count() == 1600
     result = verify()
     assert result.ok, result.reason
