@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -21,7 +20,7 @@ from huifang.accounts.models import RoleGrant, User
 from huifang.api.models import ApiToken
 from huifang.audit.services import audit_record
 from huifang.core import clock
-from huifang.core.joined import Joined
+from huifang.core.joined import Joined, column, table
 from huifang.org.models import Region, Staff, Unit
 
 TOKEN_PREFIX = "hf_"  # noqa: S105 -- the visible marker of a token, not a secret
@@ -97,9 +96,9 @@ def token_resolve(raw: str) -> tuple[ApiToken | None, str]:
     """The active token of an active user matching ``raw``, or None and why not.
 
     One hand-written query (every API call makes it, issue 7): the token, its user, the
-    user's staff member (the workbench's actor) and the user's grants with their unit and
-    region, the grants set on the user as ``with_grants`` would (role checks and the data
-    scope read them, no further query).
+    user's staff member (the workbench's actor) with his unit, and the user's grants with
+    their unit and region, the grants set on the user as ``with_grants`` would (role checks
+    and the data scope read them, no further query).
     """
     if not raw.startswith(TOKEN_PREFIX):
         return None, "malformed token"
@@ -114,24 +113,20 @@ def token_resolve(raw: str) -> tuple[ApiToken | None, str]:
 
 
 _TOKEN_JOIN = Joined(
-    ((ApiToken, "t"), (User, "u"), (Staff, "s"), (RoleGrant, "g"), (Unit, "gu"), (Region, "gr"))
-)
+    (
+        (ApiToken, "t"), (User, "u"), (Staff, "s"), (Unit, "su"), (RoleGrant, "g"), (Unit, "gu"),
+        (Region, "gr"),
+    )
+)  # fmt: skip
 
 
 @functools.cache
 def _token_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-
-    def table(model: Any) -> str:
-        return quote(model._meta.db_table)
-
-    def column(model: Any, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
     return (
         f"SELECT {_TOKEN_JOIN.columns()} FROM {table(ApiToken)} t "
         f"JOIN {table(User)} u ON u.{column(User, 'id')} = t.{column(ApiToken, 'user')} "
         f"LEFT JOIN {table(Staff)} s ON s.{column(Staff, 'staff_id')} = u.{column(User, 'staff')} "
+        f"LEFT JOIN {table(Unit)} su ON su.{column(Unit, 'code')} = s.{column(Staff, 'unit')} "
         f"LEFT JOIN {table(RoleGrant)} g ON g.{column(RoleGrant, 'user')} = u.{column(User, 'id')} "
         f"LEFT JOIN {table(Unit)} gu ON gu.{column(Unit, 'code')} = g.{column(RoleGrant, 'unit')} "
         f"LEFT JOIN {table(Region)} gr ON gr.{column(Region, 'code')} = g.{column(RoleGrant, 'region')} "
@@ -146,14 +141,16 @@ def _token_with_grants(token_digest: str) -> ApiToken | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    # the token, user and staff repeat on every grant's row: built from the first row only
-    token, user, staff = _TOKEN_JOIN.instances(rows[0], parts=slice(0, 3))
+    # the token, user, staff and his unit repeat on every grant's row: built from the first row
+    token, user, staff, staff_unit = _TOKEN_JOIN.instances(rows[0], parts=slice(0, 4))
     assert isinstance(token, ApiToken) and isinstance(user, User)
     ApiToken._meta.get_field("user").set_cached_value(token, user)  # type: ignore[union-attr]
     User._meta.get_field("staff").set_cached_value(user, staff)  # type: ignore[union-attr]
+    if staff is not None:
+        Staff._meta.get_field("unit").set_cached_value(staff, staff_unit)  # type: ignore[union-attr]
     grants: list[RoleGrant] = []
     for row in rows:
-        grant, unit, region = _TOKEN_JOIN.instances(row, parts=slice(3, 6))
+        grant, unit, region = _TOKEN_JOIN.instances(row, parts=slice(4, 7))
         if grant is None:
             continue  # a user without grants: one row, the grant's columns NULL
         assert isinstance(grant, RoleGrant)

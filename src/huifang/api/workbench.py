@@ -40,16 +40,14 @@ from huifang.audit.context import audit_context, current
 from huifang.audit.services import audit_record
 from huifang.calendars.service import CalendarYearMissing
 from huifang.callbacks.models import Purpose, Task
-from huifang.classification.models import ClientClass
 from huifang.clients.models import Client
 from huifang.core import pii
-from huifang.core.scope import get_visible_or_404
 from huifang.policy.selectors import NoPolicyInForce
-from huifang.workbench import attempts, evidence, questionnaires, queue, records
+from huifang.workbench import attempts, evidence, questionnaires, queue, records, selectors
 from huifang.workbench.actors import Actor, actor_of
 from huifang.workbench.choices import EvidenceKind
 from huifang.workbench.errors import WorkbenchRefused
-from huifang.workbench.models import Attempt, Claim, Evidence, Record
+from huifang.workbench.models import Attempt, Evidence, Record
 
 router = Router(tags=["workbench"])
 
@@ -84,7 +82,8 @@ def workbench_next(request: HttpRequest) -> Status[Any]:
         task = queue.next_task(actor=actor)
         if task is None:
             return 204, None
-        return 200, _task_out(task, actor, held=True)  # next_task returns the task he holds
+        # next_task returns the task he holds: read again with its record and class
+        return 200, _task_out(_read(actor, task.pk), held=True)
 
     return _call(request, "next", None, work)
 
@@ -93,9 +92,7 @@ def workbench_next(request: HttpRequest) -> Status[Any]:
             summary="A task: client (masked), purposes, sections and questionnaire items")  # fmt: skip
 def workbench_task(request: HttpRequest, task_id: int = TaskId) -> Status[Any]:
     """The task in the agent's branches (404 outside), with its record once opened."""
-    return _call(
-        request, "task", task_id, lambda actor: (200, _task_out(_task(actor, task_id), actor))
-    )
+    return _call(request, "task", task_id, lambda actor: (200, _task_out(_read(actor, task_id))))
 
 
 @router.post("/tasks/{task_id}/attempts", response=_responses({200: AttemptOut, 201: AttemptOut}),
@@ -170,7 +167,7 @@ def workbench_answers(
     of another record 400 ``bad_answer``."""
 
     def work(actor: Actor) -> Answer:
-        record = _record(_task(actor, task_id))
+        record = _record(_read(actor, task_id))
         sections = _section_answers(payload)
         findings = [f.model_dump(exclude_none=True, mode="json") for f in payload.findings]
         loaded = records.Loaded()
@@ -191,7 +188,7 @@ def workbench_sign(request: HttpRequest, task_id: int = TaskId) -> Status[Any]:
     (EXE-2), ``incomplete`` (EXE-4), ``signed``."""
 
     def work(actor: Actor) -> Answer:
-        record, loaded = _record(_task(actor, task_id)), records.Loaded()
+        record, loaded = _record(_read(actor, task_id)), records.Loaded()
         return 200, _record_out(
             records.sign_agent(record=record, actor=actor, loaded=loaded), loaded
         )
@@ -286,21 +283,19 @@ class _Invalid(Exception):
 # ---------------------------------------------------------------- reads (scoped)
 
 
+def _read(actor: Actor, task_id: int) -> selectors.TaskView:
+    """The task in the actor's branches (404 outside) with its record, claim and class: one query."""
+    return selectors.task_view(actor, task_id, scheme=PRIMARY_CLASS_SCHEME)
+
+
 def _task(actor: Actor, task_id: int) -> Task:
-    queryset = Task.objects.select_related("client", "target_staff")
-    return get_visible_or_404(queryset, actor.user, pk=task_id)
+    return _read(actor, task_id).task
 
 
-def _record(task: Task) -> Record:
-    record = Record.objects.filter(task=task).first()
-    if record is None:
+def _record(view: selectors.TaskView) -> Record:
+    if view.record is None:
         raise WorkbenchRefused("wrong_state", _("尚未接通客户,回访记录未开立(EXE-3、EXE-5)"))
-    return record
-
-
-def _holds(task: Task, actor: Actor) -> bool:
-    staff = actor.need_staff()
-    return Claim.objects.filter(task=task, staff=staff, released_at__isnull=True).exists()
+    return view.record
 
 
 def _recording_input(request: HttpRequest) -> tuple[Any, str]:
@@ -338,13 +333,14 @@ def _section_answers(payload: AnswersIn) -> dict[int, dict[str, dict[str, Any]]]
 # ---------------------------------------------------------------- answers out
 
 
-def _task_out(task: Task, actor: Actor, *, held: bool | None = None) -> dict[str, Any]:
-    record = Record.objects.filter(task=task).first()
+def _task_out(view: selectors.TaskView, *, held: bool | None = None) -> dict[str, Any]:
+    task, record = view.task, view.record
     staff = task.target_staff
     purposes = records.task_purposes(task.pk, task)  # once, in the sections' order
     return {
         "id": task.pk, "branch": task.branch_id, "level": task.level, "kind": task.kind,
-        "status": task.status, "client": _client_out(task.client) if task.client else None,
+        "status": task.status,
+        "client": _client_out(task.client, view.class_code) if task.client else None,
         "target_staff": {"staff_id": staff.pk, "name": staff.name} if staff else None,
         "purposes": [
             {"id": p.pk, "rule_id": p.rule_id, "rule_code": p.rule_code, "facts": p.facts_dict,
@@ -352,17 +348,16 @@ def _task_out(task: Task, actor: Actor, *, held: bool | None = None) -> dict[str
         ],
         "sections": _sections(task, record, purposes), "opens_at": task.opens_at, "due_date": task.due_date,
         "retry_after": task.retry_after, "overdue_since": task.overdue_since,
-        "held": _holds(task, actor) if held is None else held,
+        "held": view.held if held is None else held,
         "record": {"number": record.number, "status": record.status, "method": record.method}
         if record else None,
     }  # fmt: skip
 
 
-def _client_out(client: Client) -> dict[str, Any]:
-    found = ClientClass.objects.filter(client=client, scheme=PRIMARY_CLASS_SCHEME).first()
+def _client_out(client: Client, class_code: str) -> dict[str, Any]:
     return {
         "client_id": client.pk, "name": pii.mask_name(client.name), "mobile": client.mobile_masked,
-        "client_type": client.client_type, "class_code": found.class_code if found else "",
+        "client_type": client.client_type, "class_code": class_code,
     }  # fmt: skip
 
 

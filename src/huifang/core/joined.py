@@ -45,6 +45,16 @@ class Joined:
         return found
 
 
+def table(model: type[Model]) -> str:
+    """The model's table, quoted for the connection's database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: Any, name: str) -> str:
+    """The column of the model's field ``name``, quoted."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
 @functools.cache
 def _columns(joined: Joined, vendor: str) -> str:
     quote = connection.ops.quote_name

@@ -87,8 +87,13 @@ def get_visible_or_404(queryset: BranchScopedQuerySet[M], user: Any, **lookup: A
         found = queryset.visible_to(user).get(**lookup)
     except queryset.model.DoesNotExist as exc:  # type: ignore[attr-defined]
         raise Http404 from exc
-    found.__dict__[_READ_FOR] = getattr(user, "pk", None)
+    mark_read_in_scope(found, user)
     return found
+
+
+def mark_read_in_scope(obj: Any, user: Any) -> None:
+    """``obj`` was just read through ``user``'s scope (a hand-written read that applied it)."""
+    obj.__dict__[_READ_FOR] = getattr(user, "pk", None)
 
 
 _READ_FOR = "_huifang_read_in_scope_of"

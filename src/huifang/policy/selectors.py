@@ -15,10 +15,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from huifang.core import clock, memo
+from huifang.core.joined import Joined, column, table
 from huifang.policy import kinds
 from huifang.policy.choices import VersionState, VersionStatus
 from huifang.policy.defaults import POLICY_CODE
@@ -42,17 +44,56 @@ def version_in_force(*, on: dt.date | None = None, code: str = POLICY_CODE) -> P
     """The approved version with the latest effective date on or before ``on`` (today)."""
     day = on or clock.today()
     found = memo.get_or_compute(
-        ("policy.version_in_force", code, day),
-        lambda: (
-            approved_versions(code)
-            .filter(effective_from__lte=day)
-            .order_by("-effective_from", "-number")
-            .first()
-        ),
+        ("policy.version_in_force", code, day), lambda: _in_force(code, day)
     )
     if found is None:
         raise NoPolicyInForce(day)
     return found
+
+
+def _in_force(code: str, day: dt.date) -> PolicyVersion | None:
+    """The version in force; in a memo scope with its enabled rules in the same query, kept in
+    the memo for ``rule_params`` (the call-center API asks for both on most calls, issue 7)."""
+    if not memo.active():
+        return (
+            approved_versions(code)
+            .filter(effective_from__lte=day)
+            .order_by("-effective_from", "-number")
+            .first()
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _in_force_sql(connection.vendor),
+            [True, code, VersionStatus.APPROVED, connection.ops.adapt_datefield_value(day)],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    version = _VERSION.instances(rows[0])[0]
+    assert isinstance(version, PolicyVersion)
+    rules = {row[-3]: (row[-2], row[-1]) for row in rows if row[-3] is not None}
+    memo.get_or_compute(("policy.enabled_rules", version.pk), lambda: rules)
+    return version
+
+
+_VERSION = Joined(((PolicyVersion, "v"),))
+
+
+@functools.cache
+def _in_force_sql(vendor: str) -> str:
+    v, r = PolicyVersion, Rule
+    params = f"r.{column(r, 'params')}" + ("::text" if vendor == "postgresql" else "")
+    latest = (
+        f"SELECT n.{column(v, 'id')} FROM {table(v)} n WHERE n.{column(v, 'policy')} = %s"
+        f" AND n.{column(v, 'status')} = %s AND n.{column(v, 'effective_from')} <= %s"
+        f" ORDER BY n.{column(v, 'effective_from')} DESC, n.{column(v, 'number')} DESC LIMIT 1"
+    )
+    return (
+        f"SELECT {_VERSION.columns()}, r.{column(r, 'code')}, r.{column(r, 'kind')}, {params} "
+        f"FROM {table(v)} v LEFT JOIN {table(r)} r ON r.{column(r, 'version')} = v.{column(v, 'id')}"
+        f" AND r.{column(r, 'enabled')} = %s "
+        f"WHERE v.{column(v, 'id')} = ({latest})"
+    )
 
 
 def version_in_force_or_none(*, on: dt.date | None = None) -> PolicyVersion | None:

@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from huifang.audit.services import audit_record
@@ -34,7 +35,7 @@ from huifang.workbench.choices import (
     ReviewStatus,
 )
 from huifang.workbench.errors import WorkbenchRefused
-from huifang.workbench.models import Attempt, DataCorrection, Record, Review
+from huifang.workbench.models import Attempt, Claim, DataCorrection, Record, Review
 from huifang.workbench.queue import (
     holds,
     in_call_hours,
@@ -99,11 +100,19 @@ def log_attempt(
     banned = _banned(note)
     with transaction.atomic():
         # every check reads the task under its lock: nobody changes it between check and write
+        # (with whether its record is signed and whether he holds it: one statement)
+        signed = Record.objects.filter(task=OuterRef("pk")).exclude(status=RecordStatus.DRAFT)
+        held = Claim.objects.filter(task=OuterRef("pk"), staff=staff, released_at__isnull=True)
         locked = (
-            Task.objects.select_for_update(of=("self",)).select_related("client").get(pk=task.pk)
+            Task.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .annotate(signed=Exists(signed), held=Exists(held))
+            .get(pk=task.pk)
         )
-        _check(locked, staff, actor, method=method, outcome=outcome, moment=moment, now=now,
-               retry_after=retry_after)  # fmt: skip
+        _check(
+            locked, staff, actor, method=method, outcome=outcome, moment=moment, now=now,
+            retry_after=retry_after, signed=locked.signed, held=locked.held,  # type: ignore[attr-defined]
+        )  # fmt: skip
         retry: dt.datetime | None = None
         if outcome in RETRY_OUTCOMES:
             retry = _local(retry_after) if retry_after is not None else next_call_start(moment)
@@ -157,8 +166,10 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 def _check(
     task: Task, staff: Staff, actor: Actor, *, method: str, outcome: str, moment: dt.datetime,
-    now: dt.datetime, retry_after: dt.datetime | None,
+    now: dt.datetime, retry_after: dt.datetime | None, signed: bool, held: bool,
 ) -> None:  # fmt: skip
+    """The refusals of ``log_attempt``; ``signed``: the task's record is signed, ``held``: the
+    staff member holds a live claim of it (both read with the locked task)."""
     if method not in Method.values:
         raise WorkbenchRefused(
             "invalid", _("未知的回访方式:%(m)s (EXE-1)") % {"m": method}, status=400
@@ -169,9 +180,9 @@ def _check(
         )
     if task.status not in OPEN_STATUSES:
         raise WorkbenchRefused("wrong_state", _("任务已结束,不能再登记回访尝试"))
-    if Record.objects.filter(task=task).exclude(status=RecordStatus.DRAFT).exists():
+    if signed:
         raise WorkbenchRefused("signed", _("回访记录已签字,不能再登记回访尝试 (EXE-5)"))
-    if actor.channel != "questionnaire" and not holds(staff, task):
+    if actor.channel != "questionnaire" and not held:
         raise WorkbenchRefused("not_holder", _("您未领取该任务,不能登记回访尝试 (EXE-3)"))
     if moment > now:
         raise WorkbenchRefused("invalid", _("回访时间不能晚于当前时间 (EXE-3)"), status=400)

@@ -185,13 +185,13 @@ def sign_agent(*, record: Record, actor: Actor, loaded: Loaded | None = None) ->
     ``loaded`` (empty): filled with the record's rows as signed, for the caller's answer.
     """
     with transaction.atomic():
-        record = Record.objects.select_for_update().get(pk=record.pk)
-        task = (
-            Task.objects.select_for_update(of=("self",))
-            .select_related("client")
-            .get(pk=record.task_id)
+        # the record and its task locked in one statement (the client read with them, unlocked)
+        record = (
+            Record.objects.select_for_update(of=("self", "task"))
+            .select_related("task__client")
+            .get(pk=record.pk)
         )
-        record.task = task  # the locked row, for the checks below
+        task = record.task  # the locked row, for the checks below
         if record.status != RecordStatus.DRAFT:
             raise WorkbenchRefused("signed", _("记录已签字"))
         staff = _check_agent(record, actor)

@@ -6,15 +6,25 @@ his own tasks (``assignee``), read through the ``Task`` index (assignee, status)
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
+from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.http import Http404
 
 from huifang.accounts.models import User
 from huifang.callbacks.choices import OPEN_STATUSES
 from huifang.callbacks.models import Task
+from huifang.classification.models import ClientClass
+from huifang.clients.models import Client
 from huifang.core import clock
+from huifang.core.joined import Joined, column, table
+from huifang.core.scope import mark_read_in_scope, unit_scope
+from huifang.org.models import Staff
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import CorrectionStatus
-from huifang.workbench.models import Attempt, Claim, DataCorrection
+from huifang.workbench.models import Attempt, Claim, DataCorrection, Record
 
 
 def _user(who: Actor | User) -> User:
@@ -74,3 +84,77 @@ def corrections(user: Actor | User, *, open_only: bool = True) -> QuerySet[DataC
 def attempts_of(task: Task) -> QuerySet[Attempt]:
     """The task's tries in time order (the caller has checked the task is visible)."""
     return Attempt.objects.filter(task=task).order_by("at", "id")
+
+
+# ---------------------------------------------------------------- one task, in one query
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as the workbench shows and works it: the task (its client and target staff
+    loaded), its record if opened, whether the actor holds a live claim of it, and the
+    client's class in ``scheme`` ("" if unclassified)."""
+
+    task: Task
+    record: Record | None
+    held: bool
+    class_code: str
+
+
+_TASK_VIEW = Joined(((Task, "t"), (Client, "c"), (Staff, "s"), (Record, "r")))
+
+
+@functools.cache
+def _task_view_sql(vendor: str, units: int | None) -> str:
+    """The read of ``task_view``; ``units``: how many branch codes scope it (None: all)."""
+    t, claim, klass = Task, Claim, ClientClass
+    scoped = (
+        "" if units is None else f" AND t.{column(t, 'branch')} IN ({', '.join(['%s'] * units)})"
+    )
+    return (
+        f"SELECT {_TASK_VIEW.columns()}, "
+        f"EXISTS (SELECT 1 FROM {table(claim)} h WHERE h.{column(claim, 'task')} = t.{column(t, 'id')}"
+        f" AND h.{column(claim, 'staff')} = %s AND h.{column(claim, 'released_at')} IS NULL), "
+        f"(SELECT k.{column(klass, 'class_code')} FROM {table(klass)} k"
+        f" WHERE k.{column(klass, 'client')} = t.{column(t, 'client')}"
+        f" AND k.{column(klass, 'scheme')} = %s) "
+        f"FROM {table(t)} t "
+        f"LEFT JOIN {table(Client)} c ON c.{column(Client, 'client_id')} = t.{column(t, 'client')} "
+        f"LEFT JOIN {table(Staff)} s ON s.{column(Staff, 'staff_id')} = t.{column(t, 'target_staff')} "
+        f"LEFT JOIN {table(Record)} r ON r.{column(Record, 'task')} = t.{column(t, 'id')} "
+        f"WHERE t.{column(t, 'id')} = %s{scoped}"
+    )
+
+
+def task_view(actor: Actor, task_id: int, *, scheme: str) -> TaskView:
+    """The task in the actor's data scope, or ``Http404`` (SPEC §0: existence is not leaked).
+
+    One hand-written query (issue 7: the call-center API reads the task on every call): the
+    task with its client and target staff (as ``select_related`` leaves them), its record
+    (one per task, EXE-5), the actor's live claim (EXE-3) and the client's class (``scheme``,
+    unique per client). The task is marked as read in the actor's scope
+    (``scope.read_in_scope``), as ``get_visible_or_404`` marks it.
+    """
+    units = unit_scope(actor.user)
+    if units is not None and not units:
+        raise Http404
+    codes = sorted(units) if units is not None else []
+    staff_id = actor.staff.pk if actor.staff is not None else None
+    sql = _task_view_sql(connection.vendor, None if units is None else len(codes))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [staff_id, scheme, task_id, *codes])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404
+    task, client, staff, record = _TASK_VIEW.instances(row)
+    assert isinstance(task, Task)
+    Task._meta.get_field("client").set_cached_value(task, client)  # type: ignore[union-attr]
+    Task._meta.get_field("target_staff").set_cached_value(task, staff)  # type: ignore[union-attr]
+    if isinstance(record, Record):
+        Record._meta.get_field("task").set_cached_value(record, task)  # type: ignore[union-attr]
+    mark_read_in_scope(task, actor.user)
+    held, class_code = row[-2], row[-1]
+    return TaskView(
+        task=task, record=record if isinstance(record, Record) else None, held=bool(held),
+        class_code=class_code or "",
+    )  # fmt: skip

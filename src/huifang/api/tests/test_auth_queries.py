@@ -78,6 +78,9 @@ def test_the_resolved_user_equals_the_orm_s_with_every_grant(agent: User, token:
 
     assert fields(found) == fields(orm) and fields(found.user) == fields(orm.user)
     assert fields(found.user.staff) == fields(orm.user.staff)
+    with CaptureQueriesContext(connection) as queries:
+        unit = found.user.staff.unit  # loaded with the token (the CON-2 facts read it)
+    assert len(queries) == 0 and fields(unit) == fields(orm.user.staff.unit)
     mine, theirs = list(found.user.role_grants.all()), list(orm.user.role_grants.all())
     assert [fields(g) for g in mine] == [fields(g) for g in theirs] and len(mine) == 3
     assert [(g.unit and fields(g.unit), g.region and fields(g.region)) for g in mine] == [
@@ -111,14 +114,14 @@ def test_every_refusal_keeps_its_reason_for_the_audit_row(agent: User, token: st
 
 def test_next_reads_the_policy_in_force_and_its_rules_once(agent: User, token: str) -> None:
     """The queue, the CON-5 hours, the constraints and the record ask for the version in
-    force three times and for five rules (issue 7 profile): two queries."""
+    force three times and for five rules (issue 7 profile): one query reads both."""
     home = agent.staff.unit  # type: ignore[union-attr]
     f.open_task(assignee=agent, client=f.client_of(home), due=dt.date(2026, 10, 20))
     with clock.frozen(TEN), CaptureQueriesContext(connection) as queries:
         response = Client().post("/api/v1/workbench/next", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200, response.content
     statements = [q["sql"] for q in queries.captured_queries]
-    in_force = '"policy_policyversion"."effective_from" <='  # not a purpose's own version
+    in_force = '"effective_from" <='  # not a purpose's own version
     versions = [s for s in statements if 'FROM "policy_policyversion"' in s and in_force in s]
-    rules = [s for s in statements if 'FROM "policy_rule"' in s]
-    assert len(versions) == 1 and len(rules) == 1, versions + rules
+    rules = [s for s in statements if '"policy_rule"' in s]
+    assert len(versions) == 1 and rules == versions, versions + rules

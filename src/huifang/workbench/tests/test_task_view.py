@@ -1,0 +1,119 @@
+"""``selectors.task_view``: a task with its client, target staff, record, the actor's claim and
+the client's class in one hand-written query (issue 7 load), equal to what the ORM reads, and
+scoped as ``get_visible_or_404`` is (SPEC §0: 404 outside the actor's branches)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+
+from huifang.accounts.choices import Role
+from huifang.callbacks.models import Task
+from huifang.classification.tests.factories import ClientClassFactory
+from huifang.core import scope
+from huifang.core.scope import get_visible_or_404
+from huifang.workbench import queue
+from huifang.workbench.models import Record
+from huifang.workbench.selectors import task_view
+from huifang.workbench.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+SCHEME = "CLS-1"
+
+
+def fields(obj: Any) -> dict[str, Any]:
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def orm_read(user: Any, task_id: int) -> Task:
+    return get_visible_or_404(
+        Task.objects.select_related("client", "target_staff"), user, pk=task_id
+    )
+
+
+def test_the_view_equals_the_orm_s_rows_typed_alike_in_one_query() -> None:
+    """Task (dates, times with zone, booleans), client, target staff and the opened record."""
+    branch = f.branch("A01")
+    agent, target = f.agent_user(branch), f.agent_user(branch).staff
+    task = f.connected_task(
+        agent, record=True, client=f.client_of(branch), target_staff=target, opens_at=f.at(9)
+    )
+    ClientClassFactory(client=task.client, scheme=SCHEME, class_code="core")
+    actor = f.actor(agent)
+    scope.unit_scope(actor.user)  # his grants: the API reads them with the token
+    with CaptureQueriesContext(connection) as queries:
+        view = task_view(actor, task.pk, scheme=SCHEME)
+        client, staff, record_task = view.task.client, view.task.target_staff, view.record
+        assert record_task is not None
+        _ = record_task.task  # cached: no query
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    orm = orm_read(agent, task.pk)
+    assert fields(view.task) == fields(orm)
+    assert fields(client) == fields(orm.client) and fields(staff) == fields(orm.target_staff)
+    assert fields(view.record) == fields(Record.objects.get(task=task))
+    assert view.held is True and view.class_code == "core"
+    assert scope.read_in_scope(view.task, agent)
+
+
+def test_no_record_no_claim_no_class_no_target() -> None:
+    agent = f.agent_user(f.branch("A01"))
+    task = f.open_task(branch=agent.staff.unit, assignee=agent)
+    view = task_view(f.actor(agent), task.pk, scheme=SCHEME)
+    assert view.record is None and view.held is False and view.class_code == ""
+    assert view.task.target_staff is None and fields(view.task) == fields(orm_read(agent, task.pk))
+
+
+def test_held_is_the_actor_s_own_live_claim_only() -> None:
+    branch = f.branch("A01")
+    agent, other = f.agent_user(branch), f.agent_user(branch)
+    task = f.open_task(branch=branch, assignee=agent)
+    claim = f.claim(task, other)
+    assert task_view(f.actor(agent), task.pk, scheme=SCHEME).held is False
+    assert task_view(f.actor(other), task.pk, scheme=SCHEME).held is True
+    queue.release_live(task, "test")
+    claim.refresh_from_db()
+    assert claim.released_at is not None
+    assert task_view(f.actor(other), task.pk, scheme=SCHEME).held is False
+
+
+def test_the_class_of_another_scheme_is_not_shown() -> None:
+    agent = f.agent_user(f.branch("A01"))
+    task = f.open_task(branch=agent.staff.unit, assignee=agent)
+    ClientClassFactory(client=task.client, scheme="CLS-X", class_code="vip")
+    assert task_view(f.actor(agent), task.pk, scheme=SCHEME).class_code == ""
+
+
+def test_outside_the_scope_or_unknown_is_404_as_with_the_orm() -> None:
+    agent = f.agent_user(f.branch("A01"))
+    elsewhere = f.open_task(branch=f.branch("B02"))
+    with pytest.raises(Http404):
+        task_view(f.actor(agent), elsewhere.pk, scheme=SCHEME)
+    with pytest.raises(Http404):
+        orm_read(agent, elsewhere.pk)
+    with pytest.raises(Http404):
+        task_view(f.actor(agent), elsewhere.pk + 1000, scheme=SCHEME)
+
+
+def test_a_user_without_grants_sees_nothing_and_a_company_wide_user_everything() -> None:
+    branch = f.branch("A01")
+    agent = f.agent_user(branch)
+    task = f.open_task(branch=f.branch("B02"))
+    agent.role_grants.all().delete()
+    with pytest.raises(Http404):
+        task_view(f.actor(agent), task.pk, scheme=SCHEME)
+    f.grant_role(agent, Role.AGENT)  # over every unit
+    view = task_view(f.actor(agent), task.pk, scheme=SCHEME)
+    assert fields(view.task) == fields(orm_read(f.actor(agent).user, task.pk))
+
+
+def test_a_task_without_client_targets_a_staff_member() -> None:
+    agent = f.agent_user(f.branch("A01"))
+    target = f.agent_user(f.branch("A01")).staff
+    task = f.open_task(target_staff=target, purposes=("BRK-1",))
+    view = task_view(f.actor(agent), task.pk, scheme=SCHEME)
+    assert view.task.client is None and fields(view.task.target_staff) == fields(target)
