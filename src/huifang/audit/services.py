@@ -128,15 +128,20 @@ def _lock_and_last() -> tuple[int, str]:
     if appended is not None:
         return appended.number, appended.last
     with connection.cursor() as cursor:
-        number = 0
         if connection.vendor == "postgresql":
+            # lock, then read with a snapshot taken after the lock (migration 0004): one round trip
             number = _chain_of_connection(cursor)
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK, number])
-        cursor.execute(
-            "SELECT hash FROM audit_auditevent WHERE chain = %s ORDER BY id DESC LIMIT 1", [number]
-        )
-        row = cursor.fetchone()
-    return number, (row[0] if row else chain.GENESIS)
+            cursor.execute("SELECT huifang_audit_lock_last(%s, %s)", [ADVISORY_LOCK, number])
+            last = cursor.fetchone()[0]
+        else:
+            number = 0
+            cursor.execute(
+                "SELECT hash FROM audit_auditevent WHERE chain = %s ORDER BY id DESC LIMIT 1",
+                [number],
+            )
+            row = cursor.fetchone()
+            last = row[0] if row else None
+    return number, (last if last is not None else chain.GENESIS)
 
 
 def audit_record(

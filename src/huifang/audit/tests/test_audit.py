@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -264,6 +266,55 @@ def test_a_transaction_holding_its_chain_does_not_block_another_connection() -> 
     finally:
         release.set()
         thread.join()
+    assert verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_waited_for_the_chain_chains_to_the_row_committed_meanwhile(
+    settings: Any,
+) -> None:
+    """The lock and the last-hash read are one call (migration 0004); the read must see the
+    row the holder committed while the writer waited, or the chain would fork."""
+    settings.HUIFANG_AUDIT_CHAINS = 1  # both connections on chain 0
+    holding = threading.Event()
+    held: list[AuditEvent] = []
+    waited: list[AuditEvent] = []
+    saw_waiter: list[bool] = []
+
+    def holder() -> None:
+        try:
+            with audit_context("holder"), transaction.atomic():
+                held.append(audit_record(action="test.hold", object_type="test"))
+                holding.set()
+                with connection.cursor() as cursor:
+                    for _ in range(200):  # until the writer waits for the chain's lock
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND NOT granted"
+                        )
+                        if cursor.fetchone()[0]:
+                            saw_waiter.append(True)
+                            break
+                        time.sleep(0.02)
+        finally:
+            connections.close_all()
+
+    def writer() -> None:
+        try:
+            assert holding.wait(10)
+            with audit_context("writer"), transaction.atomic():
+                waited.append(audit_record(action="test.wait", object_type="test"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert saw_waiter == [True] and len(held) == len(waited) == 1
+    assert waited[0].prev_hash == held[0].hash
     assert verify().ok
 
 
