@@ -225,6 +225,9 @@ def server_env(data_dir: Path) -> dict[str, str]:
         "HUIFANG_BENCH_NOW": NOW,
         "PYTHONPATH": str(HERE.parent / "src"),
     })  # fmt: skip
+    # the web service's recommended PostgreSQL setting (README): server-side binding with
+    # statements prepared after five runs; the caller's own value wins (``off`` to compare)
+    env.setdefault("HUIFANG_DB_PREPARE_THRESHOLD", "5")
     return env
 
 

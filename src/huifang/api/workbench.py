@@ -82,8 +82,10 @@ def workbench_next(request: HttpRequest) -> Status[Any]:
         task = queue.next_task(actor=actor)
         if task is None:
             return 204, None
-        # next_task returns the task he holds: read again with its record and class
-        return 200, _task_out(_read(actor, task.pk), held=True)
+        # next_task returns the task he holds (his own, scope or not, as before): read again
+        # with its record and class
+        view = selectors.task_view(actor, task.pk, scheme=PRIMARY_CLASS_SCHEME, scoped=False)
+        return 200, _task_out(view, held=True)
 
     return _call(request, "next", None, work)
 

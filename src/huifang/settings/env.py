@@ -43,20 +43,22 @@ def database_config(default_dir: Path) -> dict[str, Any]:
         )
     config = dict(dj_database_url.parse(url, conn_max_age=60))
     config["ENGINE"] = "django.db.backends.postgresql"
-    # Parameters bound by the server, and a statement run five times on a connection kept
-    # prepared there (psycopg's prepare_threshold): the call-center API runs the same few
-    # statements all day, and PostgreSQL then skips parsing and planning them (issue 7).
-    # HUIFANG_DB_PREPARE_THRESHOLD=off binds on the server but never prepares (a pooler in
-    # transaction mode cannot keep prepared statements).
-    threshold = os.environ.get("HUIFANG_DB_PREPARE_THRESHOLD", "5").strip()
-    if threshold != "off" and not (threshold.isdigit() and int(threshold) >= 0):
-        raise ConfigurationError(
-            f"HUIFANG_DB_PREPARE_THRESHOLD must be a whole number or off, got {threshold!r}"
-        )
-    options: dict[str, Any] = {**(config.get("OPTIONS") or {})}  # type: ignore[dict-item]
-    options["server_side_binding"] = True
-    options["prepare_threshold"] = None if threshold == "off" else int(threshold)
-    config["OPTIONS"] = options
+    # Opt-in for the web service (issue 7): HUIFANG_DB_PREPARE_THRESHOLD=N binds parameters
+    # on the server and keeps a statement run N times on a connection prepared there, so
+    # PostgreSQL skips parsing and planning the call-center API's few statements. Off by
+    # default (client-side binding, Django's default): server-side binding limits a statement
+    # to 65,535 parameters (the nightly and bulk commands pass long lists), and a pooler in
+    # transaction mode cannot keep prepared statements. psycopg forgets them on a rollback.
+    threshold = os.environ.get("HUIFANG_DB_PREPARE_THRESHOLD", "off").strip()
+    if threshold != "off":
+        if not (threshold.isdigit() and int(threshold) >= 0):
+            raise ConfigurationError(
+                f"HUIFANG_DB_PREPARE_THRESHOLD must be a whole number or off, got {threshold!r}"
+            )
+        options: dict[str, Any] = {**(config.get("OPTIONS") or {})}  # type: ignore[dict-item]
+        options["server_side_binding"] = True
+        options["prepare_threshold"] = int(threshold)
+        config["OPTIONS"] = options
     return config
 
 

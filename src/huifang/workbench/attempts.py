@@ -30,12 +30,11 @@ from huifang.workbench.choices import (
     CorrectionStatus,
     Method,
     Outcome,
-    RecordStatus,
     ReviewReason,
     ReviewStatus,
 )
 from huifang.workbench.errors import WorkbenchRefused
-from huifang.workbench.models import Attempt, Claim, DataCorrection, Record, Review
+from huifang.workbench.models import Attempt, Claim, DataCorrection, Review
 from huifang.workbench.queue import (
     holds,
     in_call_hours,
@@ -43,6 +42,7 @@ from huifang.workbench.queue import (
     require_call_hours,
     require_visible,
     require_worker,
+    signed_records,
 )
 
 RETRY_OUTCOMES = FAILED_OUTCOMES | {Outcome.CALL_BACK_LATER}
@@ -100,18 +100,24 @@ def log_attempt(
     banned = _banned(note)
     with transaction.atomic():
         # every check reads the task under its lock: nobody changes it between check and write
-        # (with whether its record is signed and whether he holds it: one statement)
-        signed = Record.objects.filter(task=OuterRef("pk")).exclude(status=RecordStatus.DRAFT)
-        held = Claim.objects.filter(task=OuterRef("pk"), staff=staff, released_at__isnull=True)
         locked = (
-            Task.objects.select_for_update(of=("self",))
-            .select_related("client")
-            .annotate(signed=Exists(signed), held=Exists(held))
-            .get(pk=task.pk)
+            Task.objects.select_for_update(of=("self",)).select_related("client").get(pk=task.pk)
         )
+        # then, in one statement read after the lock is granted (a sub-query of the locking
+        # statement would see the snapshot taken before it waited): is its record signed,
+        # does he hold it
+        signed, held = (
+            Task.objects.filter(pk=locked.pk)
+            .annotate(
+                signed=Exists(signed_records()),
+                held=Exists(Claim.objects.filter(task=OuterRef("pk"), staff=staff, released_at__isnull=True)),
+            )
+            .values_list("signed", "held")
+            .get()
+        )  # fmt: skip
         _check(
             locked, staff, actor, method=method, outcome=outcome, moment=moment, now=now,
-            retry_after=retry_after, signed=locked.signed, held=locked.held,  # type: ignore[attr-defined]
+            retry_after=retry_after, signed=signed, held=held,
         )  # fmt: skip
         retry: dt.datetime | None = None
         if outcome in RETRY_OUTCOMES:

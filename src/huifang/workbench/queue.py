@@ -125,7 +125,7 @@ def _eligible(now: dt.datetime) -> Any:
     )
 
 
-def _signed_records() -> QuerySet[Any]:
+def signed_records() -> QuerySet[Any]:
     return Record.objects.filter(task=OuterRef("pk")).exclude(status=RecordStatus.DRAFT)
 
 
@@ -140,7 +140,7 @@ def own_candidates(staff: Staff, now: dt.datetime) -> QuerySet[Task]:
     return _urgent_first(
         Task.objects.filter(assignee=staff, status__in=WORKING)
         .filter(_eligible(now))
-        .exclude(Exists(_signed_records()))  # signed by him: waiting for the leader (EXE-5)
+        .exclude(Exists(signed_records()))  # signed by him: waiting for the leader (EXE-5)
     )
 
 

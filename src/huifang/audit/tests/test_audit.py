@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from huifang.audit import chain, triggers
 from huifang.audit.context import AuditContextMissing, _current, audit_context
 from huifang.audit.models import AuditEvent
-from huifang.audit.services import audit_record
+from huifang.audit.services import ADVISORY_LOCK, audit_record
 from huifang.audit.verify import verify
 
 pytestmark = pytest.mark.django_db
@@ -289,9 +289,11 @@ def test_a_writer_that_waited_for_the_chain_chains_to_the_row_committed_meanwhil
                 holding.set()
                 with connection.cursor() as cursor:
                     for _ in range(200):  # until the writer waits for the chain's lock
-                        cursor.execute(
+                        cursor.execute(  # this database's chain 0 lock, not anyone else's
                             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                            " AND NOT granted"
+                            " AND NOT granted AND classid = %s AND objid = 0 AND database ="
+                            " (SELECT oid FROM pg_database WHERE datname = current_database())",
+                            [ADVISORY_LOCK],
                         )
                         if cursor.fetchone()[0]:
                             saw_waiter.append(True)

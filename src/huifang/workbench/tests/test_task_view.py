@@ -117,3 +117,28 @@ def test_a_task_without_client_targets_a_staff_member() -> None:
     task = f.open_task(target_staff=target, purposes=("BRK-1",))
     view = task_view(f.actor(agent), task.pk, scheme=SCHEME)
     assert view.task.client is None and fields(view.task.target_staff) == fields(target)
+
+
+def test_a_scope_of_several_branches_binds_each_code() -> None:
+    """A regional user's scope: every branch of his region, none outside it."""
+    north, south = f.branch("N01"), f.branch("S01")
+    sibling = f.branch("N02", region=north.region)
+    agent = f.agent_user(north)
+    f.grant_role(agent, Role.REVIEWER, sibling)
+    in_north, in_sibling, in_south = (f.open_task(branch=b) for b in (north, sibling, south))
+    actor = f.actor(agent)
+    assert scope.unit_scope(actor.user) == {"N01", "N02"}
+    for task in (in_north, in_sibling):
+        assert task_view(actor, task.pk, scheme=SCHEME).task.pk == task.pk
+    with pytest.raises(Http404):
+        task_view(actor, in_south.pk, scheme=SCHEME)
+
+
+def test_unscoped_reads_a_task_handed_over_by_a_service_without_marking_it() -> None:
+    """``next`` re-reads the task ``next_task`` gave the agent (his own, whatever his grants)."""
+    agent = f.agent_user(f.branch("A01"))
+    task = f.open_task(branch=f.branch("B02"), assignee=agent)
+    with pytest.raises(Http404):
+        task_view(f.actor(agent), task.pk, scheme=SCHEME)
+    view = task_view(f.actor(agent), task.pk, scheme=SCHEME, scoped=False)
+    assert view.task.pk == task.pk and not scope.read_in_scope(view.task, agent)
