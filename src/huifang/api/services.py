@@ -20,7 +20,7 @@ from huifang.accounts.models import RoleGrant, User
 from huifang.api.models import ApiToken
 from huifang.audit.services import audit_record
 from huifang.core import clock
-from huifang.core.joined import Joined, column, table
+from huifang.core.joined import Joined, column, relate, table
 from huifang.org.models import Region, Staff, Unit
 
 TOKEN_PREFIX = "hf_"  # noqa: S105 -- the visible marker of a token, not a secret
@@ -144,18 +144,17 @@ def _token_with_grants(token_digest: str) -> ApiToken | None:
     # the token, user, staff and his unit repeat on every grant's row: built from the first row
     token, user, staff, staff_unit = _TOKEN_JOIN.instances(rows[0], parts=slice(0, 4))
     assert isinstance(token, ApiToken) and isinstance(user, User)
-    ApiToken._meta.get_field("user").set_cached_value(token, user)  # type: ignore[union-attr]
-    User._meta.get_field("staff").set_cached_value(user, staff)  # type: ignore[union-attr]
+    relate(token, user=user)
+    relate(user, staff=staff)
     if staff is not None:
-        Staff._meta.get_field("unit").set_cached_value(staff, staff_unit)  # type: ignore[union-attr]
+        relate(staff, unit=staff_unit)
     grants: list[RoleGrant] = []
     for row in rows:
         grant, unit, region = _TOKEN_JOIN.instances(row, parts=slice(4, 7))
         if grant is None:
             continue  # a user without grants: one row, the grant's columns NULL
         assert isinstance(grant, RoleGrant)
-        for name, related in (("user", user), ("unit", unit), ("region", region)):
-            RoleGrant._meta.get_field(name).set_cached_value(grant, related)  # type: ignore[union-attr]
+        relate(grant, user=user, unit=unit, region=region)
         grants.append(grant)
     # what ``prefetch_related_objects`` leaves on the user for ``role_grants``
     prefetched = user.role_grants.all()

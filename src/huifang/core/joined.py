@@ -45,6 +45,13 @@ class Joined:
         return found
 
 
+def relate(obj: Model, **related: Model | None) -> None:
+    """Cache each related instance on ``obj`` under its foreign key's name, as
+    ``select_related`` leaves it (``None``: the outer join found nothing)."""
+    for name, value in related.items():
+        obj._meta.get_field(name).set_cached_value(obj, value)  # type: ignore[union-attr]
+
+
 def table(model: type[Model]) -> str:
     """The model's table, quoted for the connection's database."""
     return connection.ops.quote_name(model._meta.db_table)

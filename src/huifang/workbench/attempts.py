@@ -34,10 +34,11 @@ from huifang.workbench.choices import (
     ReviewStatus,
 )
 from huifang.workbench.errors import WorkbenchRefused
-from huifang.workbench.models import Attempt, Claim, DataCorrection, Review
+from huifang.workbench.models import Attempt, DataCorrection, Review
 from huifang.workbench.queue import (
     holds,
     in_call_hours,
+    live_claims,
     release_live,
     require_call_hours,
     require_visible,
@@ -109,8 +110,7 @@ def log_attempt(
         signed, held = (
             Task.objects.filter(pk=locked.pk)
             .annotate(
-                signed=Exists(signed_records()),
-                held=Exists(Claim.objects.filter(task=OuterRef("pk"), staff=staff, released_at__isnull=True)),
+                signed=Exists(signed_records()), held=Exists(live_claims(OuterRef("pk"), staff))
             )
             .values_list("signed", "held")
             .get()

@@ -81,18 +81,22 @@ def require_visible(task: Task, actor: Actor) -> None:
         raise WorkbenchRefused("not_found", _("回访任务不存在"), status=404)
 
 
+def live_claims(task: Task | int | OuterRef, staff: Staff | None = None) -> QuerySet[Claim]:
+    """The live (unreleased) claims of ``task`` (a task, its id, or ``OuterRef("pk")`` in a
+    sub-query), only ``staff``'s if given."""
+    task_ref: Any = task.pk if isinstance(task, Task) else task
+    claims = Claim.objects.filter(task_id=task_ref, released_at__isnull=True)
+    return claims.filter(staff=staff) if staff is not None else claims
+
+
 def live_claim(task: Task | int) -> Claim | None:
     """The task's live claim, if any."""
-    task_id = task if isinstance(task, int) else task.pk
-    return Claim.objects.filter(task_id=task_id, released_at__isnull=True).first()
+    return live_claims(task).first()
 
 
 def holds(staff: Staff | None, task: Task | int) -> bool:
     """``staff`` holds a live claim of ``task``."""
-    if staff is None:
-        return False
-    task_id = task if isinstance(task, int) else task.pk
-    return Claim.objects.filter(task_id=task_id, staff=staff, released_at__isnull=True).exists()
+    return staff is not None and live_claims(task, staff).exists()
 
 
 def works_on(staff: Staff, task: Task) -> bool:
@@ -103,9 +107,7 @@ def works_on(staff: Staff, task: Task) -> bool:
 
 def release_live(task: Task | int, reason: str, when: dt.datetime | None = None) -> list[int]:
     """Release every live claim of ``task`` (no audit: the caller's audit row names it)."""
-    task_id = task if isinstance(task, int) else task.pk
-    live = Claim.objects.filter(task_id=task_id, released_at__isnull=True)
-    ids = list(live.values_list("pk", flat=True))
+    ids = list(live_claims(task).values_list("pk", flat=True))
     if ids:
         Claim.objects.filter(pk__in=ids).update(
             released_at=when or clock.now(), release_reason=reason[:32]
@@ -121,7 +123,7 @@ def _eligible(now: dt.datetime) -> Any:
     return (
         (Q(opens_at__isnull=True) | Q(opens_at__lte=now))
         & (Q(retry_after__isnull=True) | Q(retry_after__lte=now))
-        & ~Exists(Claim.objects.filter(task=OuterRef("pk"), released_at__isnull=True))
+        & ~Exists(live_claims(OuterRef("pk")))
     )
 
 

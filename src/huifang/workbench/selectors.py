@@ -19,7 +19,7 @@ from huifang.callbacks.models import Task
 from huifang.classification.models import ClientClass
 from huifang.clients.models import Client
 from huifang.core import clock
-from huifang.core.joined import Joined, column, table
+from huifang.core.joined import Joined, column, relate, table
 from huifang.core.scope import mark_read_in_scope, unit_scope
 from huifang.org.models import Staff
 from huifang.workbench.actors import Actor
@@ -151,10 +151,9 @@ def task_view(actor: Actor, task_id: int, *, scheme: str, scoped: bool = True) -
         raise Http404
     task, client, staff, record = _TASK_VIEW.instances(row)
     assert isinstance(task, Task)
-    Task._meta.get_field("client").set_cached_value(task, client)  # type: ignore[union-attr]
-    Task._meta.get_field("target_staff").set_cached_value(task, staff)  # type: ignore[union-attr]
+    relate(task, client=client, target_staff=staff)
     if isinstance(record, Record):
-        Record._meta.get_field("task").set_cached_value(record, task)  # type: ignore[union-attr]
+        relate(record, task=task)
     if scoped:
         mark_read_in_scope(task, actor.user)
     held, class_code = row[-2], row[-1]
