@@ -12,6 +12,11 @@ two actions he waits 1–3 s. One callback:
 4. ``answers`` — every required item of every section answered (EXE-4);
 5. ``sign`` — the agent's signature (EXE-5): the gates pass and the claim ends.
 
+``WORKBENCH_MIX=read`` (the benchmark's ``--mix read``) measures the stack's floor
+instead: each agent holds one task (``next``) and then only reads it (``task``: the
+lightest call of the API — the token, one scoped read, the purposes, the sections and
+the call's audit row), one read per pause.
+
 Requests are named by endpoint, not by URL. Any answer other than the expected
 status is a failure, with the refusal's code in its message.
 """
@@ -31,6 +36,7 @@ from locust import FastHttpUser, between, task
 API = "/api/v1/workbench"
 TOKENS: list[str] = json.loads(open(os.environ["WORKBENCH_TOKENS"], encoding="utf-8").read())  # noqa: SIM115
 NO_ANSWER_SHARE = float(os.environ.get("WORKBENCH_NO_ANSWER_SHARE", "0.3"))
+MIX = os.environ.get("WORKBENCH_MIX", "callback")
 _handed_out = itertools.count()
 _calls = itertools.count(1)
 
@@ -55,7 +61,7 @@ class Agent(FastHttpUser):
         try:
             next(self.flow)
         except StopIteration:
-            self.flow = self.callback()
+            self.flow = self.reads() if MIX == "read" else self.callback()
             next(self.flow, None)
 
     def call(
@@ -118,3 +124,14 @@ class Agent(FastHttpUser):
             return
         self.call("sign", f"/tasks/{task_id}/sign", expect=(200,))
         yield
+
+    def reads(self) -> Iterator[None]:
+        """The floor: hold one task, then read it, one read per pause, until the run ends."""
+        got = self.call("next", "/next", expect=(200, 204))
+        yield
+        if got is None or got[0] == 204:
+            return
+        task_id = got[1]["id"]
+        while True:
+            self.call("task", f"/tasks/{task_id}", expect=(200,), method="GET")
+            yield

@@ -30,6 +30,14 @@ other benchmarks). Figures also go to ``artifacts/bench-workbench-<db>[-smoke].j
 
     python bench/workbench_load.py [--smoke] [--tasks N] [--agents N] [--duration S]
         [--database sqlite|postgres] [--workers N] [--worker-class gthread|sync] [--threads N]
+        [--mix callback|read]
+
+``--mix read`` measures the floor of the stack on this machine instead of the callback:
+each agent holds one task and then only reads it (``task``, the lightest call: token,
+scoped read, purposes, sections, the call's audit row), one read per 1–3 s pause. When
+even that call misses the target at the same number of agents, no callback, which
+makes several heavier calls, can meet it on this machine. The CPU milliseconds per
+request (server, PostgreSQL, Locust) are printed for both mixes.
 
 ``--smoke``: 2,000 tasks, 10 agents, 20 s (run by ``make test`` on both databases).
 """
@@ -383,13 +391,14 @@ class Sampler:
 
 def run_locust(
     host: str, tokens_file: Path, out: Path, *, users: int, spawn_rate: int, seconds: int,
-    server_pid: int,
+    server_pid: int, mix: str = "callback",
 ) -> dict[str, Any]:  # fmt: skip
     """Locust headless as a subprocess; returns CPU, load and database samples taken meanwhile."""
     import psutil
 
     env = dict(os.environ)
     env["WORKBENCH_TOKENS"] = str(tokens_file)
+    env["WORKBENCH_MIX"] = mix
     prefix = out / "locust"
     # --stop-timeout: requests in flight when the time is up finish (not cut off as errors)
     command = [
@@ -430,6 +439,11 @@ def run_locust(
 
     figures: dict[str, Any] = {
         "run_s": round(elapsed, 1),
+        "_cpu_s": {
+            "server": server_cpu,
+            "locust": sampler.locust_cpu,
+            "postgres": sampler.postgres_cpu,
+        },
         "load1_mean": round(float(np.mean(sampler.loads)), 2),
         "load1_max": round(max(sampler.loads), 2),
         "machine_busy_pct": pct(busy),
@@ -541,6 +555,10 @@ def main() -> None:
     )
     parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--mix", choices=["callback", "read"], default="callback",
+        help="callback: the agents' whole flow; read: hold one task and only read it (the floor)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.smoke:
         tasks, agents, seconds = 2_000, 10, 20
@@ -570,7 +588,7 @@ def main() -> None:
         warmed = warm_up(host, made["tokens"], made["first_task"], requests=8 * workers * threads)
         machine = run_locust(
             host, tokens_file, data_dir, users=agents, spawn_rate=min(args.spawn_rate, agents),
-            seconds=seconds, server_pid=server.pid,
+            seconds=seconds, server_pid=server.pid, mix=args.mix,
         )  # fmt: skip
     finally:
         stop_server(server)
@@ -579,10 +597,19 @@ def main() -> None:
     logged = server_errors(log)
     total = next((r for r in rows if r["name"] == "Aggregated"), None)
     failed_requests = total["failures"] if total else 0
+    served = total["requests"] if total else 0
+    cpu_s = machine.pop("_cpu_s")
+    # CPU per served request: what one more request costs this machine, whoever spends it
+    per_request = {
+        f"cpu_ms_per_request_{who}": round(1000 * s / served, 2) if served else 0.0
+        for who, s in cpu_s.items()
+        if who != "postgres" or machine.get("postgres_cpu_pct") is not None
+    }
     errors = failed_requests  # the server's logged errors are mostly the same requests
 
     print(
-        f"workbench_load ({args.database}, {tasks:,} open tasks, {agents} agents, {seconds} s; "
+        f"workbench_load ({args.database}, {tasks:,} open tasks, {agents} agents, {seconds} s, "
+        f"mix {args.mix}; "
         f"gunicorn {workers} × {args.worker_class}"
         + (f"/{threads} threads" if args.worker_class == "gthread" else "")
         + f"; {cpus} CPUs)"
@@ -601,12 +628,13 @@ def main() -> None:
             f"  failure: {f.get('Method')} {f.get('Name')} ×{f.get('Occurrences')}: {f.get('Error')}"
         )
     print("  machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
+    print("  cpu per request: " + ", ".join(f"{k[19:]} {v} ms" for k, v in per_request.items()))
     for key, value in checks.items():
         print(f"  {key:30s} {value:>10,}")
     print(f"  {'failed_requests':30s} {failed_requests:>10,}")
     print(f"  {'server_errors_logged':30s} {logged:>10,}")
     latency_ok = True
-    for name in TARGET_ENDPOINTS:
+    for name in TARGET_ENDPOINTS if args.mix == "callback" else ("task",):
         row = next((r for r in rows if r["name"] == name), None)
         if row is None or not row["requests"]:
             print(f"  target p95 {name}: no request")
@@ -622,13 +650,14 @@ def main() -> None:
         "workers": workers, "worker_class": args.worker_class, "threads": threads,
         "warm_up_s": round(warmed, 1),
         "cpus": cpus, "migrate_s": round(migrated - began, 1), "data_s": round(written - migrated, 1),
-        "endpoints": rows, "failures": failures, **machine, **checks,
+        "mix": args.mix, "endpoints": rows, "failures": failures, **machine, **per_request,
+        **checks,
         "failed_requests": failed_requests, "server_errors_logged": logged,
         "latency_targets_met": latency_ok,
     }  # fmt: skip
     out = Path("artifacts")
     out.mkdir(exist_ok=True)
-    suffix = "-smoke" if args.smoke else ""
+    suffix = ("-read" if args.mix == "read" else "") + ("-smoke" if args.smoke else "")
     (out / f"bench-workbench-{args.database}{suffix}.json").write_text(
         json.dumps(figures, indent=1, ensure_ascii=False)
     )
@@ -639,7 +668,7 @@ def main() -> None:
         problems.append(f"{errors} failed requests")
     if logged:
         problems.append(f"{logged} server errors logged")
-    if not checks["records_agent_signed"]:
+    if args.mix == "callback" and not checks["records_agent_signed"]:
         problems.append("no callback was signed: the flow never completed")
     if problems:
         print(f"  FAILED: {'; '.join(problems)} (logs kept in {data_dir})")

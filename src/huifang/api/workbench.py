@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Path, Router, Status
@@ -41,7 +40,7 @@ from huifang.audit.services import audit_record
 from huifang.calendars.service import CalendarYearMissing
 from huifang.callbacks.models import Purpose, Task
 from huifang.clients.models import Client
-from huifang.core import pii
+from huifang.core import pii, tx
 from huifang.policy.selectors import NoPolicyInForce
 from huifang.workbench import attempts, evidence, questionnaires, queue, records, selectors
 from huifang.workbench.actors import Actor, actor_of
@@ -231,7 +230,7 @@ def _call(
                 raise WorkbenchRefused(
                     "not_agent", _("该接口账户不是关联员工的回访专员,不能办理回访"), status=403
                 )
-            with transaction.atomic():
+            with tx.unit_of_work():  # a refusal rolls back all: the services take no savepoints
                 status, body = work(actor_of(user, channel="api"))
                 _audit_call(request, token, status, operation=operation, task=task_id, body=body)
             return Status(status, body)
@@ -368,7 +367,7 @@ def _sections(task: Task, record: Record | None, purposes: list[Purpose]) -> lis
     if record is not None:
         return [
             _section_out(s.pk, s.purpose_id, s.questionnaire, s.answers)
-            for s in record.sections.select_related("questionnaire").order_by("position", "id")
+            for s in selectors.sections_of(record)
         ]
     shown = [_section_out(None, p.pk, questionnaires.for_purpose(p), {}) for p in purposes]
     general = questionnaires.general_code(task, purposes)

@@ -14,14 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from huifang.audit.services import audit_record
 from huifang.callbacks.choices import OPEN_STATUSES, TaskStatus
 from huifang.callbacks.models import Task
-from huifang.core import clock
+from huifang.core import clock, tx
 from huifang.org.models import Staff
 from huifang.workbench import access, params, phrases, records
 from huifang.workbench.actors import Actor
@@ -99,7 +98,7 @@ def log_attempt(
     now = clock.now()
     moment = _local(at) if at is not None else now
     banned = _banned(note)
-    with transaction.atomic():
+    with tx.atomic():
         # every check reads the task under its lock: nobody changes it between check and write
         locked = (
             Task.objects.select_for_update(of=("self",)).select_related("client").get(pk=task.pk)
@@ -265,7 +264,7 @@ def request_unreachable(*, task: Task, actor: Actor) -> Review:
         )
         raise WorkbenchRefused("wrong_state", _("已提交过无法联系结案申请(%(s)s)") % {"s": state})
     now = clock.now()
-    with transaction.atomic():
+    with tx.atomic():
         review = Review.objects.create(
             task=task, branch_id=task.branch_id, level=task.level, reason=ReviewReason.UNREACHABLE,
             drawn_on=now.date(),
@@ -297,7 +296,7 @@ def correction_done(*, correction: DataCorrection, actor: Actor, note: str) -> D
     if not note.strip():
         raise WorkbenchRefused("invalid", _("请说明更正情况"), status=400)
     now = clock.now()
-    with transaction.atomic():
+    with tx.atomic():
         DataCorrection.objects.filter(pk=correction.pk).update(
             status=CorrectionStatus.DONE, resolved_by=actor.name, resolved_at=now, note=note
         )

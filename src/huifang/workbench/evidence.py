@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from huifang.accounts.choices import Role
 from huifang.audit.services import audit_record
 from huifang.callbacks.models import Task
-from huifang.core import clock
+from huifang.core import clock, tx
 from huifang.workbench import params
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import EvidenceKind, Method, Outcome, RecordStatus
@@ -114,7 +114,7 @@ def attach(
         _storage_name(detected), stream if isinstance(stream, File) else File(stream)
     )
     try:
-        with transaction.atomic():
+        with tx.atomic():
             evidence = Evidence.objects.create(
                 task=task, kind=kind, file=name, original_name=_original(upload)[:255],
                 content_type=_mime(detected), size=size, sha256=sha256,
@@ -134,7 +134,7 @@ def _attach_call_id(task: Task, actor: Actor, call_id: str, upload: Any) -> Evid
     call_id = (call_id or "").strip()
     if upload is not None or not call_id or len(call_id) > 64:
         raise WorkbenchRefused("bad_file", _("请填写呼叫中心录音编号（不超过64位）"), status=400)
-    with transaction.atomic():
+    with tx.atomic():
         evidence = Evidence.objects.create(
             task=task, kind=EvidenceKind.CALL_ID, call_id=call_id, uploaded_by=actor.name,
             uploaded_at=clock.now(), retention_until=params.retention_until(clock.today()),

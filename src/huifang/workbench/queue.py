@@ -12,15 +12,17 @@ Two agents never get the same task: on PostgreSQL the candidate row is locked wi
 ``SELECT … FOR UPDATE SKIP LOCKED`` inside the transaction (a row another agent is
 claiming is skipped, never waited for); on SQLite every transaction is IMMEDIATE,
 so claims serialise. The partial unique index ``one_live_claim_per_task`` refuses a
-second live claim in any case: on that error the next candidate is tried.
+second live claim in any case: the claim's ``INSERT … ON CONFLICT DO NOTHING`` then
+writes nothing and the next candidate is tried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -28,7 +30,7 @@ from huifang.audit.services import audit_record
 from huifang.callbacks.choices import OPEN_STATUSES, Level, TaskKind, TaskStatus
 from huifang.callbacks.models import Task
 from huifang.callbacks.services import AssignmentRefused, Constraints, task_assign
-from huifang.core import clock, scope
+from huifang.core import clock, joined, scope, tx
 from huifang.org.choices import Position, UnitKind
 from huifang.org.models import Staff
 from huifang.policy.selectors import version_in_force
@@ -106,13 +108,29 @@ def works_on(staff: Staff, task: Task) -> bool:
 
 
 def release_live(task: Task | int, reason: str, when: dt.datetime | None = None) -> list[int]:
-    """Release every live claim of ``task`` (no audit: the caller's audit row names it)."""
-    ids = list(live_claims(task).values_list("pk", flat=True))
-    if ids:
-        Claim.objects.filter(pk__in=ids).update(
-            released_at=when or clock.now(), release_reason=reason[:32]
-        )
-    return ids
+    """Release every live claim of ``task`` (no audit: the caller's audit row names it); their
+    ids. One ``UPDATE … RETURNING`` (PostgreSQL, SQLite ≥ 3.35); the unique index
+    ``one_live_claim_per_task`` leaves at most one, so the ids need no order."""
+    released_at = Claim._meta.get_field("released_at")
+    values = [
+        released_at.get_db_prep_save(when or clock.now(), connection),
+        reason[:32],
+        task.pk if isinstance(task, Task) else task,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_release_sql(connection.vendor), values)
+        return sorted((row[0] for row in cursor.fetchall()), reverse=True)
+
+
+@functools.cache
+def _release_sql(vendor: str) -> str:
+    c = Claim
+    return (
+        f"UPDATE {joined.table(c)} SET {joined.column(c, 'released_at')} = %s, "
+        f"{joined.column(c, 'release_reason')} = %s "
+        f"WHERE {joined.column(c, 'task')} = %s AND {joined.column(c, 'released_at')} IS NULL "
+        f"RETURNING {joined.column(c, 'id')}"
+    )
 
 
 # ---------------------------------------------------------------- next task
@@ -181,13 +199,34 @@ def _lock(task_id: int, base: QuerySet[Task]) -> Task | None:
     )
 
 
+_CLAIM_FIELDS = [f for f in Claim._meta.concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    columns = ", ".join(joined.column(Claim, f.name) for f in _CLAIM_FIELDS)
+    marks = ", ".join(["%s"] * len(_CLAIM_FIELDS))
+    return (
+        f"INSERT INTO {joined.table(Claim)} ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT DO NOTHING RETURNING {joined.column(Claim, 'id')}"
+    )
+
+
 def _claim(task: Task, staff: Staff, now: dt.datetime) -> Claim | None:
-    """The claim row, or ``None`` when the unique index says someone else holds it already."""
-    try:
-        with transaction.atomic():
-            return Claim.objects.create(task=task, staff=staff, claimed_at=now)
-    except IntegrityError:
+    """The claim row, or ``None`` when the unique index says someone holds the task already:
+    ``INSERT … ON CONFLICT DO NOTHING``, on PostgreSQL and SQLite alike, so the refusal needs
+    no savepoint to roll back to."""
+    claim = Claim(task=task, staff=staff, claimed_at=now, released_at=None, release_reason="")
+    fields = _CLAIM_FIELDS
+    values = [f.get_db_prep_save(getattr(claim, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(connection.vendor), values)
+        row = cursor.fetchone()
+    if row is None:
         return None
+    claim.pk = row[0]
+    claim._state.adding, claim._state.db = False, connection.alias
+    return claim
 
 
 def next_task(*, actor: Actor) -> Task | None:
@@ -209,7 +248,7 @@ def next_task(*, actor: Actor) -> Task | None:
     if held is not None and held.task.status in OPEN_STATUSES:
         return held.task
     rules = Constraints.of(version_in_force(on=now.date()))
-    with transaction.atomic():
+    with tx.atomic():
         if held is not None:  # a claim left on a closed task: free it
             release_live(held.task_id, "closed", now)
         # the candidates' ids first (a top-N sort of narrow rows), then each row locked on its
@@ -262,7 +301,7 @@ def take(*, task: Task, actor: Actor) -> Task:
         raise WorkbenchRefused("wrong_state", _("您正在办理另一个任务,请先完成或释放该任务"))
     if task.assignee_id != staff.pk or task.status not in WORKING:
         raise WorkbenchRefused("not_holder", _("只能领取分配给您本人的未完成任务"))
-    with transaction.atomic():
+    with tx.atomic():
         for stale in Claim.objects.filter(staff=staff, released_at__isnull=True):  # closed tasks
             release_live(stale.task_id, "closed", now)
         locked = _lock(task.pk, own_candidates(staff, now))
@@ -307,7 +346,7 @@ def release(*, task: Task, actor: Actor, reason: str = "released") -> Claim | No
     if not mine and not actor.has(*access.SUPERVISORS):
         raise WorkbenchRefused("not_holder", _("该任务不由您领取,不能释放"))
     now = clock.now()
-    with transaction.atomic():
+    with tx.atomic():
         ids = release_live(task, reason or "released", now)
         audit_record(
             action="workbench.release", object_type="callbacks.Task", object_id=str(task.pk),
@@ -360,7 +399,7 @@ def reassign(*, task: Task, to_staff: Staff, actor: Actor) -> Task:
         raise WorkbenchRefused("wrong_state", _("任务已结束,不能改派"))
     before: dict[str, Any] = {"assignee": task.assignee_id, "status": task.status}
     now = clock.now()
-    with transaction.atomic():
+    with tx.atomic():
         try:
             task_assign(task=task, agent=to_staff, actor=actor.name)
         except AssignmentRefused as exc:

@@ -20,7 +20,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from huifang.accounts.choices import ScopeKind
@@ -30,10 +29,18 @@ from huifang.callbacks.choices import Level, TaskKind, TaskStatus
 from huifang.callbacks.models import Purpose, Task
 from huifang.callbacks.rules import recusal_conflicts
 from huifang.callbacks.services import Constraints, _relations, _staff_facts, assignment_problems
-from huifang.core import clock
+from huifang.core import clock, tx
 from huifang.org.models import Staff, Unit
 from huifang.policy.selectors import version_in_force
-from huifang.workbench import access, evidence, params, phrases, questionnaires, review
+from huifang.workbench import (
+    access,
+    evidence,
+    params,
+    phrases,
+    questionnaires,
+    review,
+    selectors,
+)
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import (
     FindingCategory,
@@ -74,7 +81,7 @@ def open_record(*, task: Task, actor: Actor, method: str, locked: bool = False) 
     ``locked``: ``task`` is the caller's row, locked in this transaction (``log_attempt``).
     """
     _check_method(method)
-    with transaction.atomic():
+    with tx.atomic():
         if not locked:
             task = (
                 Task.objects.select_for_update(of=("self",))
@@ -131,7 +138,7 @@ def save_answers(
     section's answers (an item given as ``None`` is cleared). Findings replace the draft's.
     ``loaded`` (empty): filled with the record's rows as saved, for the caller's answer.
     """
-    with transaction.atomic():
+    with tx.atomic():
         record = _locked_record(record.pk)
         if record.status != RecordStatus.DRAFT:
             raise WorkbenchRefused("signed", _("记录已签字，不能修改；请追加更正（EXE-5）"))
@@ -184,7 +191,7 @@ def sign_agent(*, record: Record, actor: Actor, loaded: Loaded | None = None) ->
     required answers, a section per purpose and, by phone, a connected call (``incomplete``).
     ``loaded`` (empty): filled with the record's rows as signed, for the caller's answer.
     """
-    with transaction.atomic():
+    with tx.atomic():
         # the record and its task locked in one statement (the client read with them, unlocked)
         record = (
             Record.objects.select_for_update(of=("self", "task"))
@@ -219,7 +226,7 @@ def sign_agent(*, record: Record, actor: Actor, loaded: Loaded | None = None) ->
 
 def sign_leader(*, record: Record, actor: Actor) -> Record:
     """The leader signs (EXE-5): the task is ``signed``, retention runs (NFR-3), REV-1 draws."""
-    with transaction.atomic():
+    with tx.atomic():
         record = Record.objects.select_for_update().get(pk=record.pk)
         if record.status == RecordStatus.DRAFT:
             raise WorkbenchRefused("not_signed", _("回访人尚未签字"))
@@ -250,7 +257,7 @@ def sign_leader(*, record: Record, actor: Actor) -> Record:
 
 def archive(*, record: Record, actor: Actor) -> Record:
     """A signed service record is archived by the 营运总监 (EXE-5, 004 §13.3)."""
-    with transaction.atomic():
+    with tx.atomic():
         record = Record.objects.select_for_update().get(pk=record.pk)
         if record.kind != TaskKind.SERVICE:
             raise WorkbenchRefused("wrong_state", _("只有服务回访记录需要归档（EXE-5）"))
@@ -288,7 +295,7 @@ def amend(*, record: Record, actor: Actor, reason: str, changes: dict[str, Any])
     ``sha256`` chains the record's signed content hash and the previous amendment.
     The record's agent or its leader (by role over the branch) may amend.
     """
-    with transaction.atomic():
+    with tx.atomic():
         record = Record.objects.select_for_update().get(pk=record.pk)
         if record.status == RecordStatus.DRAFT:
             raise WorkbenchRefused("not_signed", _("草稿记录可直接修改，无需更正"))
@@ -338,9 +345,7 @@ class Loaded:
 
     def sections_of(self, record: Record) -> list[Section]:
         if self.sections is None:
-            self.sections = list(
-                record.sections.select_related("questionnaire").order_by("position", "id")
-            )
+            self.sections = selectors.sections_of(record)
         return self.sections
 
     def findings_of(self, record: Record) -> list[Finding]:
@@ -400,15 +405,7 @@ def _canonical(value: Any) -> bytes:
 def task_purposes(task_id: int, task: Task | None = None) -> list[Purpose]:
     """The task's purposes in section order (rule, id) with their policy versions, linked to
     ``task`` when the caller has it (the questionnaire choice reads task and client)."""
-    found = list(
-        Purpose.objects.filter(task_id=task_id)
-        .select_related("policy_version")
-        .order_by("rule_code", "id")
-    )
-    if task is not None:
-        for purpose in found:
-            purpose.task = task
-    return found
+    return selectors.purposes_of(task_id, task)
 
 
 def _purposes(record: Record) -> list[Purpose]:
@@ -427,7 +424,7 @@ def _sync_sections(record: Record, sections: list[Section] | None = None) -> lis
     ``sections``: the record's sections if the caller knows them (``[]`` for a new record).
     Returns every section of the record."""
     if sections is None:
-        sections = list(record.sections.select_related("questionnaire"))
+        sections = selectors.sections_of(record)
     have = {s.purpose_id for s in sections}
     position = max((s.position for s in sections), default=-1)
     purposes = _purposes(record)

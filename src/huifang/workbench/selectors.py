@@ -15,16 +15,24 @@ from django.http import Http404
 
 from huifang.accounts.models import User
 from huifang.callbacks.choices import OPEN_STATUSES
-from huifang.callbacks.models import Task
+from huifang.callbacks.models import Purpose, Task
 from huifang.classification.models import ClientClass
 from huifang.clients.models import Client
 from huifang.core import clock
 from huifang.core.joined import Joined, column, relate, table
 from huifang.core.scope import mark_read_in_scope, unit_scope
 from huifang.org.models import Staff
+from huifang.policy.models import PolicyVersion
 from huifang.workbench.actors import Actor
 from huifang.workbench.choices import CorrectionStatus
-from huifang.workbench.models import Attempt, Claim, DataCorrection, Record
+from huifang.workbench.models import (
+    Attempt,
+    Claim,
+    DataCorrection,
+    Questionnaire,
+    Record,
+    Section,
+)
 
 
 def _user(who: Actor | User) -> User:
@@ -161,3 +169,65 @@ def task_view(actor: Actor, task_id: int, *, scheme: str, scoped: bool = True) -
         task=task, record=record if isinstance(record, Record) else None, held=bool(held),
         class_code=class_code or "",
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------- a task's purposes, a record's sections
+
+
+_PURPOSES = Joined(((Purpose, "p"), (PolicyVersion, "v")))
+_SECTIONS = Joined(((Section, "s"), (Questionnaire, "q")))
+
+
+@functools.cache
+def _purposes_sql(vendor: str) -> str:
+    p, v = Purpose, PolicyVersion
+    return (
+        f"SELECT {_PURPOSES.columns()} FROM {table(p)} p "
+        f"JOIN {table(v)} v ON v.{column(v, 'id')} = p.{column(p, 'policy_version')} "
+        f"WHERE p.{column(p, 'task')} = %s ORDER BY p.{column(p, 'rule_code')}, p.{column(p, 'id')}"
+    )
+
+
+@functools.cache
+def _sections_sql(vendor: str) -> str:
+    s, q = Section, Questionnaire
+    return (
+        f"SELECT {_SECTIONS.columns()} FROM {table(s)} s "
+        f"JOIN {table(q)} q ON q.{column(q, 'id')} = s.{column(s, 'questionnaire')} "
+        f"WHERE s.{column(s, 'record')} = %s ORDER BY s.{column(s, 'position')}, s.{column(s, 'id')}"
+    )
+
+
+def purposes_of(task_id: int, task: Task | None = None) -> list[Purpose]:
+    """The task's purposes in section order (rule code, id), each with its policy version,
+    as ``Purpose.objects.filter(task_id=…).select_related("policy_version")`` reads them;
+    linked to ``task`` when the caller has it. One hand-written query (issue 7: the API reads
+    a task's purposes on most calls)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_purposes_sql(connection.vendor), [task_id])
+        rows = cursor.fetchall()
+    found: list[Purpose] = []
+    for row in rows:
+        purpose, version = _PURPOSES.instances(row)
+        assert isinstance(purpose, Purpose)
+        relate(purpose, policy_version=version)
+        if task is not None:
+            relate(purpose, task=task)
+        found.append(purpose)
+    return found
+
+
+def sections_of(record: Record) -> list[Section]:
+    """The record's sections in their order (position, id), each with its questionnaire and
+    linked to ``record``, as ``record.sections.select_related("questionnaire")`` reads them.
+    One hand-written query (issue 7)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sections_sql(connection.vendor), [record.pk])
+        rows = cursor.fetchall()
+    found: list[Section] = []
+    for row in rows:
+        section, questionnaire = _SECTIONS.instances(row)
+        assert isinstance(section, Section)
+        relate(section, record=record, questionnaire=questionnaire)
+        found.append(section)
+    return found

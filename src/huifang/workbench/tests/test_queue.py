@@ -238,6 +238,51 @@ def test_the_database_refuses_a_second_live_claim(w: SimpleNamespace) -> None:
     assert live_claims(task) == ["S02"]
 
 
+@pytest.mark.django_db
+def test_a_claim_the_unique_index_refuses_writes_nothing_and_leaves_the_transaction_usable(
+    w: SimpleNamespace,
+) -> None:
+    """``_claim`` is ``INSERT … ON CONFLICT DO NOTHING``: no savepoint, no aborted transaction
+    (on PostgreSQL a failed INSERT without one would abort the caller's whole transaction)."""
+    task = f.open_task(branch=w.a01, assignee=w.agent1)
+    other = f.open_task(branch=w.a01, assignee=w.agent2)
+    with transaction.atomic():
+        first = queue._claim(task, w.agent1.staff, NOW)
+        assert first is not None and first.pk and not first._state.adding
+        assert queue._claim(task, w.agent2.staff, NOW) is None  # the task is held
+        claimed = queue._claim(other, w.agent2.staff, NOW)  # the transaction goes on
+        assert claimed is not None
+    assert live_claims(task) == ["S01"] and live_claims(other) == ["S02"]
+    stored = Claim.objects.get(pk=first.pk)
+    assert (stored.task_id, stored.staff_id, stored.claimed_at, stored.released_at) == (
+        task.pk, "S01", NOW, None,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_release_live_ends_the_task_s_live_claim_only_in_one_statement(w: SimpleNamespace) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    task = f.open_task(branch=w.a01, assignee=w.agent1)
+    other = f.open_task(branch=w.a01, assignee=w.agent2)
+    old = f.claim(task, w.agent2, NOW - dt.timedelta(hours=1))
+    Claim.objects.filter(pk=old.pk).update(
+        released_at=NOW - dt.timedelta(minutes=30), release_reason="api"
+    )
+    live = f.claim(task, w.agent1, NOW - dt.timedelta(minutes=5))
+    kept = f.claim(other, w.agent2, NOW - dt.timedelta(minutes=5))
+    with CaptureQueriesContext(connection) as queries:
+        assert queue.release_live(task.pk, "signed-and-a-reason-longer-than-32-chars", NOW) == [
+            live.pk
+        ]
+    assert len(queries) == 1
+    got = Claim.objects.get(pk=live.pk)
+    assert (got.released_at, got.release_reason) == (NOW, "signed-and-a-reason-longer-than-")
+    assert Claim.objects.get(pk=old.pk).release_reason == "api"  # an ended claim stays as it was
+    assert Claim.objects.get(pk=kept.pk).released_at is None  # another task's claim stays live
+    assert queue.release_live(task, "again", NOW) == []  # nothing live: nothing written
+
+
 @pytest.mark.postgres  # SKIP LOCKED races; SQLite serialises writers (IMMEDIATE)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_agents_never_claim_the_same_task() -> None:

@@ -142,3 +142,65 @@ def test_unscoped_reads_a_task_handed_over_by_a_service_without_marking_it() -> 
         task_view(f.actor(agent), task.pk, scheme=SCHEME)
     view = task_view(f.actor(agent), task.pk, scheme=SCHEME, scoped=False)
     assert view.task.pk == task.pk and not scope.read_in_scope(view.task, agent)
+
+
+# --- a task's purposes and a record's sections, each in one query ------------------------------
+
+
+def test_purposes_equal_the_orm_s_in_section_order_with_their_versions_in_one_query() -> None:
+    """Several purposes (facts as JSON text, dates, booleans), ordered by rule code then id,
+    each with its policy version (times with zone, JSON) loaded, linked to the caller's task."""
+    from huifang.callbacks.models import Purpose
+    from huifang.workbench.selectors import purposes_of
+
+    task = f.open_task(purposes=("PROD-1", "NEW-1", "NEW-1"), facts={"产品": "甲", "amount": 3})
+    Purpose.objects.filter(task=task, rule_code="PROD-1").update(cap_exempt=True)
+    orm = list(
+        Purpose.objects.filter(task_id=task.pk)
+        .select_related("policy_version")
+        .order_by("rule_code", "id")
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = purposes_of(task.pk, task)
+        versions = [p.policy_version for p in found]  # cached: no query
+        tasks = [p.task for p in found]
+    assert len(queries) == 1
+    assert [fields(p) for p in found] == [fields(p) for p in orm]
+    assert [p.rule_code for p in found] == ["NEW-1", "NEW-1", "PROD-1"]
+    assert [fields(v) for v in versions] == [fields(p.policy_version) for p in orm]
+    assert all(t is task for t in tasks)
+    assert found[0].facts_dict == {"产品": "甲", "amount": 3} and found[2].cap_exempt is True
+    assert purposes_of(task.pk + 1000) == []
+    unlinked = purposes_of(task.pk)[0]
+    with CaptureQueriesContext(connection) as queries:
+        assert unlinked.task == task  # without the caller's task: read when asked
+    assert len(queries) == 1
+
+
+def test_sections_equal_the_orm_s_in_their_order_with_questionnaires_in_one_query() -> None:
+    """The record's sections (answers as JSON) by position then id, each with its
+    questionnaire (definition as JSON) loaded and linked to the record."""
+    from huifang.workbench.models import Section
+    from huifang.workbench.selectors import sections_of
+
+    branch = f.branch("A01")
+    agent = f.agent_user(branch)
+    task = f.connected_task(agent, record=True, purposes=("NEW-1", "PROD-1"))
+    record = Record.objects.get(task=task)
+    first = record.sections.order_by("id").first()
+    assert first is not None
+    Section.objects.filter(pk=first.pk).update(
+        answers={"name": {"value": "differs", "note": "改名"}}, position=9
+    )
+    orm = list(record.sections.select_related("questionnaire").order_by("position", "id"))
+    assert len(orm) >= 2
+    with CaptureQueriesContext(connection) as queries:
+        found = sections_of(record)
+        forms = [s.questionnaire for s in found]
+        owners = [s.record for s in found]
+    assert len(queries) == 1
+    assert [fields(s) for s in found] == [fields(s) for s in orm]
+    assert found[-1].pk == first.pk and found[-1].answers["name"]["note"] == "改名"
+    assert [fields(q) for q in forms] == [fields(s.questionnaire) for s in orm]
+    assert isinstance(forms[0].definition, dict) and all(o is record for o in owners)
+    assert sections_of(Record(pk=record.pk + 1000)) == []
