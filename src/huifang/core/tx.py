@@ -43,7 +43,10 @@ def unit_of_work(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
 
 
 def atomic(using: str = DEFAULT_DB_ALIAS) -> Any:
-    """``transaction.atomic()``, without a savepoint directly inside a unit of work."""
+    """``transaction.atomic()``, without a savepoint directly inside a unit of work.
+
+    A context manager only (``with tx.atomic():``): the choice is made when it is called, so
+    as a decorator it would be made once, at import, outside any unit."""
     unit = _unit.get()
     if unit is not None:
         connection, depth = unit

@@ -12,7 +12,7 @@ Two agents never get the same task: on PostgreSQL the candidate row is locked wi
 ``SELECT … FOR UPDATE SKIP LOCKED`` inside the transaction (a row another agent is
 claiming is skipped, never waited for); on SQLite every transaction is IMMEDIATE,
 so claims serialise. The partial unique index ``one_live_claim_per_task`` refuses a
-second live claim in any case: the claim's ``INSERT … ON CONFLICT DO NOTHING`` then
+second live claim in any case: the claim's ``INSERT … ON CONFLICT … DO NOTHING`` then
 writes nothing and the next candidate is tried.
 """
 
@@ -208,14 +208,16 @@ def _claim_sql(vendor: str) -> str:
     marks = ", ".join(["%s"] * len(_CLAIM_FIELDS))
     return (
         f"INSERT INTO {joined.table(Claim)} ({columns}) VALUES ({marks}) "
-        f"ON CONFLICT DO NOTHING RETURNING {joined.column(Claim, 'id')}"
+        f"ON CONFLICT ({joined.column(Claim, 'task')}) WHERE {joined.column(Claim, 'released_at')} "
+        f"IS NULL DO NOTHING RETURNING {joined.column(Claim, 'id')}"
     )
 
 
 def _claim(task: Task, staff: Staff, now: dt.datetime) -> Claim | None:
     """The claim row, or ``None`` when the unique index says someone holds the task already:
-    ``INSERT … ON CONFLICT DO NOTHING``, on PostgreSQL and SQLite alike, so the refusal needs
-    no savepoint to roll back to."""
+    ``INSERT … ON CONFLICT (task) WHERE released_at IS NULL DO NOTHING`` (the partial index
+    ``one_live_claim_per_task``; any other constraint still fails), on PostgreSQL and SQLite
+    (≥ 3.35 for RETURNING) alike, so the refusal needs no savepoint to roll back to."""
     claim = Claim(task=task, staff=staff, claimed_at=now, released_at=None, release_reason="")
     fields = _CLAIM_FIELDS
     values = [f.get_db_prep_save(getattr(claim, f.attname), connection) for f in fields]

@@ -30,7 +30,6 @@ def test_outside_a_unit_atomic_is_django_s_atomic() -> None:
     with CaptureQueriesContext(connection) as queries, transaction.atomic(), tx.atomic():
         Region.objects.create(code="R1", name="一区")
     assert len(savepoints(queries)) == 2  # SAVEPOINT and RELEASE SAVEPOINT
-    assert tx._unit.get() is None
 
 
 def test_inside_a_block_with_its_own_savepoint_atomic_takes_one_too() -> None:
@@ -95,3 +94,20 @@ def test_a_unit_inside_a_transaction_is_a_savepoint_whose_blocks_take_none() -> 
         Region.objects.create(code="R2", name="二区")  # the outer transaction goes on
     assert len(savepoints(queries)) == 3  # the unit's own: taken, rolled back to, released
     assert list(Region.objects.values_list("code", flat=True)) == ["R2"]
+
+
+def test_the_unit_ends_when_its_body_raises() -> None:
+    with pytest.raises(ValueError), tx.unit_of_work():
+        raise ValueError("refused")
+    assert tx._unit.get() is None
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), tx.atomic():
+        Region.objects.create(code="R1", name="一区")
+    assert len(savepoints(queries)) == 2
+
+
+def test_a_sqlite_without_returning_is_refused_by_the_system_check() -> None:
+    from huifang.core.checks import sqlite_errors
+
+    assert [e.id for e in sqlite_errors((3, 34, 1))] == ["huifang.E010"]
+    assert "3.34.1" in sqlite_errors((3, 34, 1))[0].msg
+    assert sqlite_errors((3, 35, 0)) == [] and sqlite_errors((3, 46, 1)) == []

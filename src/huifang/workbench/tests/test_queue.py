@@ -246,10 +246,14 @@ def test_a_claim_the_unique_index_refuses_writes_nothing_and_leaves_the_transact
     (on PostgreSQL a failed INSERT without one would abort the caller's whole transaction)."""
     task = f.open_task(branch=w.a01, assignee=w.agent1)
     other = f.open_task(branch=w.a01, assignee=w.agent2)
+    from django.test.utils import CaptureQueriesContext
+
     with transaction.atomic():
         first = queue._claim(task, w.agent1.staff, NOW)
         assert first is not None and first.pk and not first._state.adding
-        assert queue._claim(task, w.agent2.staff, NOW) is None  # the task is held
+        with CaptureQueriesContext(connection) as queries:
+            assert queue._claim(task, w.agent2.staff, NOW) is None  # the task is held
+        assert len(queries) == 1  # one INSERT: no savepoint taken, none rolled back to
         claimed = queue._claim(other, w.agent2.staff, NOW)  # the transaction goes on
         assert claimed is not None
     assert live_claims(task) == ["S01"] and live_claims(other) == ["S02"]
@@ -257,6 +261,9 @@ def test_a_claim_the_unique_index_refuses_writes_nothing_and_leaves_the_transact
     assert (stored.task_id, stored.staff_id, stored.claimed_at, stored.released_at) == (
         task.pk, "S01", NOW, None,
     )  # fmt: skip
+    # stored as the ORM stores it (UTC on SQLite's text): found by the ORM's own comparison
+    assert Claim.objects.filter(pk=first.pk, claimed_at=NOW).exists()
+    assert Claim.objects.filter(pk=first.pk, claimed_at__lt=NOW + dt.timedelta(seconds=1)).exists()
 
 
 @pytest.mark.django_db
@@ -278,6 +285,7 @@ def test_release_live_ends_the_task_s_live_claim_only_in_one_statement(w: Simple
     assert len(queries) == 1
     got = Claim.objects.get(pk=live.pk)
     assert (got.released_at, got.release_reason) == (NOW, "signed-and-a-reason-longer-than-")
+    assert Claim.objects.filter(pk=live.pk, released_at=NOW).exists()  # stored as the ORM would
     assert Claim.objects.get(pk=old.pk).release_reason == "api"  # an ended claim stays as it was
     assert Claim.objects.get(pk=kept.pk).released_at is None  # another task's claim stays live
     assert queue.release_live(task, "again", NOW) == []  # nothing live: nothing written
