@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from django.db import models
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
 from huifang.callbacks.choices import (
@@ -226,6 +227,17 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["client", "quarter"]),
             models.Index(fields=["assignee", "status"]),
+            # "next task" (workbench.queue.own_candidates): an agent's working tasks in urgency
+            # order, so the top 50 are read off the index instead of sorting all of his tasks
+            # (63 ms → 1 ms on PostgreSQL with 16,667 tasks per agent, issue 7)
+            models.Index(
+                F("assignee"),
+                ExpressionWrapper(Q(overdue_since__isnull=True), output_field=BooleanField()),
+                F("due_date"),
+                F("id"),
+                condition=Q(status__in=["assigned", "in_progress"]),
+                name="task_queue_order",
+            ),
             # the nightly overdue marks (§12) read only open, unmarked tasks by due date
             models.Index(
                 fields=["due_date"],

@@ -189,6 +189,15 @@ def pool_candidates(
     return _urgent_first(qs.filter(_eligible(now)))
 
 
+def _lock_first(candidates: QuerySet[Task]) -> Task | None:
+    """The first of ``candidates`` (ordered) that no other transaction has locked, locked."""
+    return (
+        candidates.select_for_update(skip_locked=True, of=("self",))
+        .select_related("client")
+        .first()
+    )
+
+
 def _lock(task_id: int, base: QuerySet[Task]) -> Task | None:
     """Lock one candidate, still matching ``base``; ``None`` if another agent holds the row now."""
     return (
@@ -253,18 +262,22 @@ def next_task(*, actor: Actor) -> Task | None:
     with tx.atomic():
         if held is not None:  # a claim left on a closed task: free it
             release_live(held.task_id, "closed", now)
-        # the candidates' ids first (a top-N sort of narrow rows), then each row locked on its
-        # own: one statement joining the client to every eligible row before the sort costs
-        # PostgreSQL hundreds of milliseconds on an agent's thousands of tasks
+        # his most urgent eligible task nobody else is locking, locked in the statement that
+        # finds it: read off the index ``task_queue_order`` in urgency order (SKIP LOCKED passes
+        # a row another agent holds), so no statement sorts his thousands of tasks
         own = own_candidates(staff, now)
-        for task_id in list(own.values_list("id", flat=True)[:CANDIDATES]):
-            task = _lock(task_id, own)
+        tried: list[int] = []
+        for _attempt in range(CANDIDATES):
+            task = _lock_first(own.exclude(pk__in=tried) if tried else own)
             if task is None:
-                continue
+                break
             claim = _claim(task, staff, now)
             if claim is not None:
                 _audit_claim(task, staff, claim, source="own")
                 return task
+            tried.append(task.pk)  # claimed meanwhile by someone else: the next one
+        # the pool: the candidates' ids first (a top-N sort of narrow rows), then each row
+        # locked on its own (no index orders a pool's open tasks)
         pool = pool_candidates(staff, actor, now, rules)
         for task_id in list(pool.values_list("id", flat=True)[:CANDIDATES]):
             task = _lock(task_id, pool)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/workbench"
 # the most statements each call may take, transaction control and audit rows included
-BUDGET = {"next": 14, "attempt": 20, "task": 7, "recording": 8, "answers": 13, "sign": 15}
+BUDGET = {"next": 13, "attempt": 20, "task": 7, "recording": 8, "answers": 13, "sign": 15}
 
 
 @pytest.fixture(autouse=True)

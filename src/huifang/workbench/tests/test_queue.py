@@ -267,6 +267,28 @@ def test_a_claim_the_unique_index_refuses_writes_nothing_and_leaves_the_transact
 
 
 @pytest.mark.django_db
+def test_a_task_claimed_meanwhile_is_passed_for_the_next_most_urgent(
+    w: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race ``next_task`` loses when another claim lands between its read and its insert:
+    the claim writes nothing and the next most urgent task is locked and claimed instead."""
+    first = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 15))
+    second = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 16))
+    f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 17))
+    real, tried = queue._claim, []
+
+    def racing(task: Task, staff: object, now: dt.datetime) -> Claim | None:
+        tried.append(task.pk)
+        return None if task.pk == first.pk else real(task, staff, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queue, "_claim", racing)
+    got = nxt(w.agent1)
+    assert got is not None and got.pk == second.pk
+    assert tried == [first.pk, second.pk]
+    assert live_claims(second) == ["S01"] and live_claims(first) == []
+
+
+@pytest.mark.django_db
 def test_release_live_ends_the_task_s_live_claim_only_in_one_statement(w: SimpleNamespace) -> None:
     from django.test.utils import CaptureQueriesContext
 
@@ -383,15 +405,20 @@ def test_reassign_moves_the_task_and_frees_its_claim(w: SimpleNamespace) -> None
 
 @pytest.mark.postgres  # PostgreSQL query plans
 @pytest.mark.django_db
-def test_an_agents_own_tasks_are_read_through_the_assignee_index(w: SimpleNamespace) -> None:
-    """300 agents, 30,000 open tasks: the own-task query is index-driven, not a table scan."""
+def test_an_agents_own_tasks_are_read_off_the_queue_index_in_urgency_order(
+    w: SimpleNamespace,
+) -> None:
+    """30 agents, 30,000 assigned tasks (1,000 each, some overdue): the own-task query reads its
+    top 50 off ``task_queue_order`` in urgency order — no table scan, no sort of his tasks."""
     from huifang.org.tests.factories import StaffFactory
 
-    staff = [StaffFactory(staff_id=f"X{i:03d}", unit=w.a01) for i in range(300)]
+    staff = [StaffFactory(staff_id=f"X{i:03d}", unit=w.a01) for i in range(30)]
     Task.objects.bulk_create(
         [
             Task(client_id=f"C{i:07d}", branch_id="A01", level="branch", kind="compliance",
-                 status="assigned", assignee=staff[i % 300], due_date=dt.date(2026, 10, 20),
+                 status="assigned" if i % 3 else "in_progress", assignee=staff[i % 30],
+                 due_date=dt.date(2026, 10, 15) + dt.timedelta(days=(i * 7919) % 60),
+                 overdue_since=dt.date(2026, 10, 13) if i % 97 == 0 else None,
                  created_on=f.DAY, quarter="2026-Q4")
             for i in range(30_000)
         ],
@@ -402,8 +429,11 @@ def test_an_agents_own_tasks_are_read_through_the_assignee_index(w: SimpleNamesp
     qs = queue.own_candidates(staff[7], NOW).values_list("id", flat=True)[: queue.CANDIDATES]
     plan = qs.explain()
     assert "Seq Scan on callbacks_task" not in plan, plan
-    assert "Index" in plan and "callbacks_task" in plan, plan
-    assert len(list(qs)) == queue.CANDIDATES
+    assert "task_queue_order" in plan and "Sort" not in plan, plan
+    got = list(qs)
+    mine = Task.objects.filter(assignee=staff[7]).values_list("overdue_since", "due_date", "id")
+    urgent = sorted(mine, key=lambda t: (t[0] is None, t[1], t[2]))
+    assert got == [t[2] for t in urgent[: queue.CANDIDATES]]
 
 
 @pytest.mark.django_db
