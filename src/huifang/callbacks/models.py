@@ -228,8 +228,8 @@ class Task(models.Model):
             models.Index(fields=["client", "quarter"]),
             models.Index(fields=["assignee", "status"]),
             # "next task" (workbench.queue.own_candidates): an agent's working tasks in urgency
-            # order, so the top 50 are read off the index instead of sorting all of his tasks
-            # (63 ms → 1 ms on PostgreSQL with 16,667 tasks per agent, issue 7)
+            # order, so the most urgent free one is read off the index instead of sorting all
+            # of his tasks (63 ms → 1 ms on PostgreSQL with 16,667 tasks per agent, issue 7)
             models.Index(
                 F("assignee"),
                 ExpressionWrapper(Q(overdue_since__isnull=True), output_field=BooleanField()),

@@ -156,7 +156,8 @@ def _urgent_first(qs: QuerySet[Task]) -> QuerySet[Task]:
 
 
 def own_candidates(staff: Staff, now: dt.datetime) -> QuerySet[Task]:
-    """His assigned or in-progress tasks he may try now, most urgent first (index assignee, status)."""
+    """His assigned or in-progress tasks he may try now, most urgent first (read in that order
+    off the index ``task_queue_order``)."""
     return _urgent_first(
         Task.objects.filter(assignee=staff, status__in=WORKING)
         .filter(_eligible(now))

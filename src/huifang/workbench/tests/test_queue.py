@@ -408,8 +408,9 @@ def test_reassign_moves_the_task_and_frees_its_claim(w: SimpleNamespace) -> None
 def test_an_agents_own_tasks_are_read_off_the_queue_index_in_urgency_order(
     w: SimpleNamespace,
 ) -> None:
-    """30 agents, 30,000 assigned tasks (1,000 each, some overdue): the own-task query reads its
-    top 50 off ``task_queue_order`` in urgency order — no table scan, no sort of his tasks."""
+    """30 agents, 30,000 assigned tasks (1,000 each, some overdue): next task's statement reads
+    the top of his list off ``task_queue_order`` in urgency order — no table scan, no sort of
+    his tasks — and locks the most urgent free one."""
     from huifang.org.tests.factories import StaffFactory
 
     staff = [StaffFactory(staff_id=f"X{i:03d}", unit=w.a01) for i in range(30)]
@@ -426,14 +427,22 @@ def test_an_agents_own_tasks_are_read_off_the_queue_index_in_urgency_order(
     )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE callbacks_task")
-    qs = queue.own_candidates(staff[7], NOW).values_list("id", flat=True)[: queue.CANDIDATES]
-    plan = qs.explain()
-    assert "Seq Scan on callbacks_task" not in plan, plan
-    assert "task_queue_order" in plan and "Sort" not in plan, plan
-    got = list(qs)
+    own = queue.own_candidates(staff[7], NOW)
     mine = Task.objects.filter(assignee=staff[7]).values_list("overdue_since", "due_date", "id")
-    urgent = sorted(mine, key=lambda t: (t[0] is None, t[1], t[2]))
-    assert got == [t[2] for t in urgent[: queue.CANDIDATES]]
+    urgent = [t[2] for t in sorted(mine, key=lambda t: (t[0] is None, t[1], t[2]))]
+    with transaction.atomic():
+        # the statement next_task runs: the first free row, locked, with its client joined;
+        # again with the ids a lost race excluded
+        for tried in ([], urgent[:3]):
+            candidates = own.exclude(pk__in=tried) if tried else own
+            locking = candidates.select_for_update(skip_locked=True, of=("self",))
+            plan = locking.select_related("client")[:1].explain()
+            assert "Seq Scan on callbacks_task" not in plan, plan
+            assert "task_queue_order" in plan and "Sort" not in plan, plan
+            task = queue._lock_first(candidates)
+            assert task is not None and task.pk == urgent[len(tried)]
+    top = list(own.values_list("id", flat=True)[: queue.CANDIDATES])
+    assert top == urgent[: queue.CANDIDATES]
 
 
 @pytest.mark.django_db
