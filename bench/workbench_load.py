@@ -550,9 +550,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=300, help="simulated agents (one per branch)")
     parser.add_argument("--duration", type=int, default=300, help="seconds of load")
     parser.add_argument("--spawn-rate", type=int, default=50)
-    parser.add_argument(
-        "--workers", type=int, help="gunicorn workers (default cores+1; SQLite 1)"
-    )
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default cores+1; SQLite 1)")
     parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(

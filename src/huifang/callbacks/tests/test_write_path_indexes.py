@@ -18,10 +18,21 @@ from huifang.workbench.tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
+# The one index that exists for an order, not a filter: the agent's working tasks in urgency
+# order for "next task" (issue 7; partial: assigned and in-progress tasks only, so it cannot
+# serve the filters below, which include open and closed tasks). Its write cost is the
+# nightly's: one more entry per assigned task.
+ORDER_INDEXES = {"task_queue_order"}
+
+
 def indexes(table: str) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         found = connection.introspection.get_constraints(cursor, table)
-    return [c for c in found.values() if c["index"] or c["unique"] or c["primary_key"]]
+    return [
+        {**c, "name": name}
+        for name, c in found.items()
+        if c["index"] or c["unique"] or c["primary_key"]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -38,8 +49,27 @@ def indexes(table: str) -> list[dict[str, Any]]:
 )
 def test_a_filtered_column_leads_exactly_one_index(table: str, column: str) -> None:
     # unique indexes are integrity (the CON-4 ones cover open tasks only): not counted
-    leading = [c for c in indexes(table) if c["columns"][0] == column and not c["unique"]]
+    leading = [
+        c
+        for c in indexes(table)
+        if c["columns"][0] == column and not c["unique"] and c["name"] not in ORDER_INDEXES
+    ]
     assert len(leading) == 1, leading
+
+
+def test_the_queue_order_index_is_the_only_order_index() -> None:
+    """Nothing else slips in under the exception: one index, on the task table, leading with
+    the assignee (its expression column has no name)."""
+    ordered = [
+        (table, c["columns"])
+        for table in ("callbacks_task", "callbacks_purpose", "callbacks_taskevent")
+        for c in indexes(table)
+        if c["name"] in ORDER_INDEXES
+    ]
+    assert len(ordered) == 1
+    table, columns = ordered[0]
+    assert table == "callbacks_task" and columns[0] == "assignee_id"
+    assert columns[-2:] == ["due_date", "id"]
 
 
 @pytest.mark.parametrize(
