@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
@@ -179,23 +180,28 @@ _SECTIONS = Joined(((Section, "s"), (Questionnaire, "q")))
 
 
 @functools.cache
-def _purposes_sql(vendor: str) -> str:
-    p, v = Purpose, PolicyVersion
+def _children_sql(
+    joined: Joined, parent: str, owner: str, order: tuple[str, ...], vendor: str
+) -> str:
+    """The rows of ``joined``'s first model (alias of the first part) whose ``owner`` foreign key
+    is the parameter, each joined to the second model through its ``parent`` foreign key, in
+    ``order``."""
+    (child, c), (model, m) = joined.parts
+    by = ", ".join(f"{c}.{column(child, name)}" for name in order)
     return (
-        f"SELECT {_PURPOSES.columns()} FROM {table(p)} p "
-        f"JOIN {table(v)} v ON v.{column(v, 'id')} = p.{column(p, 'policy_version')} "
-        f"WHERE p.{column(p, 'task')} = %s ORDER BY p.{column(p, 'rule_code')}, p.{column(p, 'id')}"
+        f"SELECT {joined.columns()} FROM {table(child)} {c} "
+        f"JOIN {table(model)} {m} ON {m}.{column(model, model._meta.pk.name)} = {c}.{column(child, parent)} "
+        f"WHERE {c}.{column(child, owner)} = %s ORDER BY {by}"
     )
 
 
-@functools.cache
-def _sections_sql(vendor: str) -> str:
-    s, q = Section, Questionnaire
-    return (
-        f"SELECT {_SECTIONS.columns()} FROM {table(s)} s "
-        f"JOIN {table(q)} q ON q.{column(q, 'id')} = s.{column(s, 'questionnaire')} "
-        f"WHERE s.{column(s, 'record')} = %s ORDER BY s.{column(s, 'position')}, s.{column(s, 'id')}"
-    )
+def _children(
+    joined: Joined, parent: str, owner: str, order: tuple[str, ...], owner_id: Any
+) -> list[tuple[Any, Any]]:
+    """Each (child, parent) instance pair of ``_children_sql``, for ``owner_id``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_children_sql(joined, parent, owner, order, connection.vendor), [owner_id])
+        return [tuple(joined.instances(row)) for row in cursor.fetchall()]  # type: ignore[misc]
 
 
 def purposes_of(task_id: int, task: Task | None = None) -> list[Purpose]:
@@ -203,13 +209,10 @@ def purposes_of(task_id: int, task: Task | None = None) -> list[Purpose]:
     as ``Purpose.objects.filter(task_id=…).select_related("policy_version")`` reads them;
     linked to ``task`` when the caller has it. One hand-written query (issue 7: the API reads
     a task's purposes on most calls)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_purposes_sql(connection.vendor), [task_id])
-        rows = cursor.fetchall()
     found: list[Purpose] = []
-    for row in rows:
-        purpose, version = _PURPOSES.instances(row)
-        assert isinstance(purpose, Purpose)
+    for purpose, version in _children(
+        _PURPOSES, "policy_version", "task", ("rule_code", "id"), task_id
+    ):
         relate(purpose, policy_version=version)
         if task is not None:
             relate(purpose, task=task)
@@ -221,13 +224,10 @@ def sections_of(record: Record) -> list[Section]:
     """The record's sections in their order (position, id), each with its questionnaire and
     linked to ``record``, as ``record.sections.select_related("questionnaire")`` reads them.
     One hand-written query (issue 7)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_sections_sql(connection.vendor), [record.pk])
-        rows = cursor.fetchall()
     found: list[Section] = []
-    for row in rows:
-        section, questionnaire = _SECTIONS.instances(row)
-        assert isinstance(section, Section)
+    for section, questionnaire in _children(
+        _SECTIONS, "questionnaire", "record", ("position", "id"), record.pk
+    ):
         relate(section, record=record, questionnaire=questionnaire)
         found.append(section)
     return found
