@@ -55,9 +55,11 @@ def when_ready(server: Any) -> None:
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("HUIFANG_BENCH_GUNICORN_LOGLEVEL", "warning")
-# The agents wait 1–3 s between requests on a kept-alive connection; gunicorn's default
-# keep-alive (2 s) would close it under them, a race that surfaces as connection resets.
-# A proxy in front (nginx: 75 s) keeps client connections open the same way.
+# Sync workers (the benchmark's default) close the connection after each answer, and each
+# request comes on a new one. With ``--worker-class gthread`` the agents wait 1–3 s between
+# requests on a kept-alive connection; gunicorn's default keep-alive (2 s) would close it
+# under them, a race that surfaces as connection resets. A proxy in front (nginx: 75 s)
+# keeps client connections open the same way.
 keepalive = 75
 graceful_timeout = 5
 timeout = 60

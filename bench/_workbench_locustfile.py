@@ -2,7 +2,9 @@
 
 Each simulated user is one agent of a call-center system, with his own API token
 (``WORKBENCH_TOKENS``: a JSON list, one token per user, handed out in order). Between
-two actions he waits 1–3 s. One callback:
+two actions he waits 1–3 s, and as long before his first: agents do not all press
+"next" in the same instant (Locust starts 50 users a second, each of whose first
+request would otherwise come on a new connection at once). One callback:
 
 1. ``next`` — hold the next task (204: none due; he waits and asks again);
 2. a no-answer try (share ``WORKBENCH_NO_ANSWER_SHARE``, default 0.3: the task goes
@@ -54,6 +56,7 @@ class Agent(FastHttpUser):
         }
         self.rng = random.Random(number)
         self.flow: Iterator[None] = iter(())
+        self.wait()  # the 1–3 s pause before his first action, as before every other
 
     @task
     def act(self) -> None:

@@ -30,6 +30,7 @@ from huifang.audit.services import audit_record
 from huifang.callbacks.choices import OPEN_STATUSES, Level, TaskKind, TaskStatus
 from huifang.callbacks.models import Task
 from huifang.callbacks.services import AssignmentRefused, Constraints, task_assign
+from huifang.clients.models import Client
 from huifang.core import clock, joined, scope, tx
 from huifang.org.choices import Position, UnitKind
 from huifang.org.models import Staff
@@ -190,13 +191,70 @@ def pool_candidates(
     return _urgent_first(qs.filter(_eligible(now)))
 
 
-def _lock_first(candidates: QuerySet[Task]) -> Task | None:
-    """The first of ``candidates`` (ordered) that no other transaction has locked, locked."""
+_OWN_NEXT = joined.Joined(((Task, "t"), (Client, "c")))
+
+
+@functools.cache
+def _own_next_sql(vendor: str, tried: int) -> str:
+    """``own_candidates`` as one hand-written statement: the first row, its client joined
+    (``select_related``), locked ``FOR UPDATE OF t SKIP LOCKED`` on PostgreSQL (SQLite's
+    transactions are IMMEDIATE), leaving out ``tried`` ids. The ORM compiled this queryset
+    anew on every "next task" (about 1.9 ms, issue 7); a test holds both to the same answers.
+    Its ORDER BY is the index ``task_queue_order``'s key, so PostgreSQL reads the index in
+    order and stops at the first free row. The statuses are written into the statement, not
+    bound: a plan PostgreSQL prepares once must still prove the index's ``status IN
+    ('assigned', 'in_progress')``."""
+    t, col = Task, functools.partial(joined.column, Task)
+    working = ", ".join(_literal(s) for s in WORKING)
+    claim, record = Claim, Record
+    not_tried = f" AND t.{col('id')} NOT IN ({', '.join(['%s'] * tried)})" if tried else ""
+    lock = " FOR UPDATE OF t SKIP LOCKED" if vendor == "postgresql" else ""
     return (
-        candidates.select_for_update(skip_locked=True, of=("self",))
-        .select_related("client")
-        .first()
+        f"SELECT {_OWN_NEXT.columns()} FROM {joined.table(t)} t "
+        f"LEFT JOIN {joined.table(Client)} c "
+        f"ON c.{joined.column(Client, 'client_id')} = t.{col('client')} "
+        f"WHERE t.{col('assignee')} = %s AND t.{col('status')} IN ({working}) "
+        f"AND (t.{col('opens_at')} IS NULL OR t.{col('opens_at')} <= %s) "
+        f"AND (t.{col('retry_after')} IS NULL OR t.{col('retry_after')} <= %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {joined.table(claim)} h "
+        f"WHERE h.{joined.column(claim, 'task')} = t.{col('id')} "
+        f"AND h.{joined.column(claim, 'released_at')} IS NULL) "
+        f"AND NOT EXISTS (SELECT 1 FROM {joined.table(record)} r "
+        f"WHERE r.{joined.column(record, 'task')} = t.{col('id')} "
+        f"AND r.{joined.column(record, 'status')} <> {_literal(RecordStatus.DRAFT)})"
+        f"{not_tried} "
+        f"ORDER BY t.{col('overdue_since')} IS NULL, t.{col('due_date')}, t.{col('id')} "
+        f"LIMIT 1{lock}"
     )
+
+
+def _literal(choice: str) -> str:
+    """A choice's value as an SQL string literal (our own constants: letters and ``_`` only)."""
+    value = str(getattr(choice, "value", choice))
+    if not value.replace("_", "").isalpha() or not value.isascii():
+        raise ValueError(f"not a plain choice value: {value!r}")
+    return f"'{value}'"
+
+
+def _own_next_params(staff: Staff, now: dt.datetime, tried: list[int]) -> list[Any]:
+    moment = Task._meta.get_field("opens_at").get_db_prep_value(now, connection)
+    return [staff.pk, moment, moment, *tried]
+
+
+def _lock_first(staff: Staff, now: dt.datetime, tried: list[int]) -> Task | None:
+    """His most urgent task of ``own_candidates`` that no other transaction has locked and
+    that is not in ``tried``, locked, with its client."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _own_next_sql(connection.vendor, len(tried)), _own_next_params(staff, now, tried)
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    task, client = _OWN_NEXT.instances(row)
+    assert isinstance(task, Task)
+    joined.relate(task, client=client)
+    return task
 
 
 def _lock(task_id: int, base: QuerySet[Task]) -> Task | None:
@@ -266,10 +324,9 @@ def next_task(*, actor: Actor) -> Task | None:
         # his most urgent eligible task nobody else is locking, locked in the statement that
         # finds it: read off the index ``task_queue_order`` in urgency order (SKIP LOCKED passes
         # a row another agent holds), so no statement sorts his thousands of tasks
-        own = own_candidates(staff, now)
         tried: list[int] = []
         for _attempt in range(CANDIDATES):
-            task = _lock_first(own.exclude(pk__in=tried) if tried else own)
+            task = _lock_first(staff, now, tried)
             if task is None:
                 break
             claim = _claim(task, staff, now)

@@ -81,6 +81,71 @@ def test_own_tasks_come_overdue_first_then_by_due_date_then_id(w: SimpleNamespac
 
 
 @pytest.mark.django_db
+def test_next_tasks_statement_picks_in_the_order_and_under_the_gates_of_own_candidates(
+    w: SimpleNamespace,
+) -> None:
+    """ "Next task" finds and locks his task with one hand-written statement (``_own_next_sql``,
+    issue 7); ``own_candidates``, the queryset ``take`` uses, says the same in the ORM. Over
+    tasks of every case — overdue, due dates, a cooling-off over or not (PROD-*), a retry time
+    reached or not (EXE-3), a live or an ended claim, a draft or a signed record (EXE-5),
+    another agent's, a closed one, one about a staff member (no client) — taking the first and
+    leaving it out, again and again, gives exactly ``own_candidates``' tasks in its order,
+    each as the ORM reads it, with its client."""
+    from huifang.workbench.models import Record
+
+    me, hour = w.agent1.staff, dt.timedelta(hours=1)
+
+    def mine(**kwargs: object) -> Task:
+        return f.open_task(branch=w.a01, assignee=me, **kwargs)  # type: ignore[arg-type]
+
+    def day(n: int) -> dt.date:
+        return dt.date(2026, 10, n)
+
+    draft = f.connected_task(w.agent1, record=True, due=day(20))
+    signed = f.connected_task(w.agent1, record=True, due=day(15))
+    Record.objects.filter(task=signed).update(status="agent_signed")
+    Claim.objects.update(released_at=NOW - hour, release_reason="test")  # both claims ended
+    held = mine(due=day(15))
+    f.claim(held, w.agent2.staff)
+    closed = mine(due=day(15))
+    Task.objects.filter(pk=closed.pk).update(status="completed")
+    expected = {
+        "late": mine(due=day(25), overdue_since=day(13)).pk,
+        "soon": mine(due=day(16)).pk,
+        "same_day": mine(due=day(16)).pk,
+        "cooling_over": mine(due=day(17), opens_at=NOW - hour).pk,
+        "retry_now": mine(due=day(18), retry_after=NOW).pk,
+        "about_staff": mine(due=day(19), target_staff=w.agent_b.staff).pk,
+        "draft": draft.pk,
+    }
+    mine(due=day(15), opens_at=NOW + hour)  # cooling off
+    mine(due=day(15), retry_after=NOW + hour)  # its retry time not reached
+    f.open_task(branch=w.a01, assignee=w.agent2.staff, due=day(14))  # another agent's
+    ordered = list(queue.own_candidates(me, NOW).values_list("id", flat=True))
+    assert set(ordered) == set(expected.values())
+    got: list[int] = []
+    with transaction.atomic():
+        while (task := queue._lock_first(me, NOW, got)) is not None:
+            orm = Task.objects.select_related("client").get(pk=task.pk)
+            fields = Task._meta.concrete_fields
+            assert [getattr(task, x.attname) for x in fields] == [
+                getattr(orm, x.attname) for x in fields
+            ]
+            assert Task.client.is_cached(task)  # type: ignore[attr-defined]
+            if orm.client is None:
+                assert task.client is None
+            else:
+                assert task.client is not None
+                assert [
+                    getattr(task.client, x.attname) for x in orm.client._meta.concrete_fields
+                ] == [getattr(orm.client, x.attname) for x in orm.client._meta.concrete_fields]
+            got.append(task.pk)
+            assert len(got) <= len(expected)
+    assert got == ordered
+    assert got[0] == expected["late"] and got[1:3] == [expected["soon"], expected["same_day"]]
+
+
+@pytest.mark.django_db
 def test_a_live_claim_is_returned_again_and_nothing_new_is_claimed(w: SimpleNamespace) -> None:
     first = f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 16))
     f.open_task(branch=w.a01, assignee=w.agent1, due=dt.date(2026, 10, 15))
@@ -432,17 +497,39 @@ def test_an_agents_own_tasks_are_read_off_the_queue_index_in_urgency_order(
     urgent = [t[2] for t in sorted(mine, key=lambda t: (t[0] is None, t[1], t[2]))]
     with transaction.atomic():
         # the statement next_task runs: the first free row, locked, with its client joined;
-        # again with the ids a lost race excluded
+        # again with the ids a lost race excluded; as planned for these values and as the one
+        # generic plan PostgreSQL keeps for a statement prepared on the server (the statuses
+        # are in the text, so that plan still proves the index's predicate)
         for tried in ([], urgent[:3]):
-            candidates = own.exclude(pk__in=tried) if tried else own
-            locking = candidates.select_for_update(skip_locked=True, of=("self",))
-            plan = locking.select_related("client")[:1].explain()
-            assert "Seq Scan on callbacks_task" not in plan, plan
-            assert "task_queue_order" in plan and "Sort" not in plan, plan
-            task = queue._lock_first(candidates)
+            for plan in _own_next_plans(staff[7], tried):
+                assert "Seq Scan on callbacks_task" not in plan, plan
+                assert "task_queue_order" in plan and "Sort" not in plan, plan
+            task = queue._lock_first(staff[7], NOW, tried)
             assert task is not None and task.pk == urgent[len(tried)]
     top = list(own.values_list("id", flat=True)[: queue.CANDIDATES])
     assert top == urgent[: queue.CANDIDATES]
+
+
+def _own_next_plans(staff: object, tried: list[int]) -> list[str]:
+    """EXPLAIN of next task's statement: the custom plan for these values, then the generic
+    plan of the statement prepared with ``$n`` parameters."""
+    sql = queue._own_next_sql(connection.vendor, len(tried))
+    params = queue._own_next_params(staff, NOW, tried)  # type: ignore[arg-type]
+    numbered = sql
+    for n in range(1, len(params) + 1):
+        numbered = numbered.replace("%s", f"${n}", 1)
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE own_next AS {numbered}")
+        marks = ", ".join(["%s"] * len(params))
+        cursor.execute(f"EXPLAIN EXECUTE own_next ({marks})", params)
+        plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        cursor.execute("DEALLOCATE own_next")
+        cursor.execute("RESET plan_cache_mode")
+    return plans
 
 
 @pytest.mark.django_db
